@@ -1,0 +1,191 @@
+"""marac: the MARAC case-management app. create_app() builds it."""
+import os
+import secrets
+import uuid
+from pathlib import Path
+
+from flask import Flask, g, redirect, request, url_for
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+from govuk_frontend_wtf.main import WTFormsHelpers
+from jinja2 import ChoiceLoader, PackageLoader, PrefixLoader
+
+from marac import config as default_config
+from marac.db import db, init_db
+from marac.extensions import csrf, login_manager
+
+ROOT = Path(__file__).resolve().parent.parent
+# Secret keys that must never serve real data.
+KNOWN_BAD_SECRETS = {"", "dev", "change-me", "changeme", "secret", "test"}
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; font-src 'self'; "
+    "connect-src 'self'; form-action 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+)
+
+
+class ConfigError(RuntimeError):
+    """The app refuses to start with this configuration."""
+
+
+def create_app(test_config: dict | None = None, instance_path: str | None = None) -> Flask:
+    """Build the app: defaults, then instance/config.py, then test overrides."""
+    app = Flask(
+        __name__,
+        instance_path=str(instance_path or os.environ.get("MARAC_INSTANCE") or ROOT / "instance"),
+        instance_relative_config=True,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    app.config.from_object(default_config)
+    if test_config is None:
+        app.config.from_pyfile("config.py", silent=True)
+    else:
+        app.config.update(test_config)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    _secret_key(app)
+    if not app.config["DATABASE_URL"]:
+        app.config["DATABASE_URL"] = "sqlite:///" + str(Path(app.instance_path) / "marac.db").replace("\\", "/")
+
+    app.jinja_loader = ChoiceLoader([
+        app.jinja_loader,
+        PrefixLoader({
+            "govuk_frontend_jinja": PackageLoader("govuk_frontend_jinja"),
+            "govuk_frontend_wtf": PackageLoader("govuk_frontend_wtf"),
+        }),
+    ])
+    WTFormsHelpers(app)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+
+    init_db(app.config["DATABASE_URL"], app.config["SQLITE_BUSY_TIMEOUT_MS"])
+    _request_hooks(app)
+    _register_blueprints(app)
+    _template_helpers(app)
+    return app
+
+
+def _secret_key(app: Flask) -> None:
+    """Use the configured key, or one generated into instance/ on first run; refuse a default."""
+    key = app.config.get("SECRET_KEY")
+    if key is None:
+        key_file = Path(app.instance_path) / "secret_key"
+        if not key_file.exists():
+            key_file.write_text(secrets.token_hex(32), encoding="utf-8")
+            try:
+                key_file.chmod(0o600)
+            except OSError:  # Windows: ACLs of the instance folder apply instead
+                pass
+        key = key_file.read_text(encoding="utf-8").strip()
+        app.config["SECRET_KEY"] = key
+    if not app.config.get("TESTING") and (key in KNOWN_BAD_SECRETS or len(key) < 32):
+        raise ConfigError("SECRET_KEY is missing, a default, or shorter than 32 characters: refusing to start")
+
+
+def _request_hooks(app: Flask) -> None:
+    from marac import audit, htmx, sessions
+
+    login_manager.user_loader(sessions.load_user)
+    login_manager.session_protection = None  # our server-side record does this job
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Sign in to continue."
+    login_manager.login_message_category = "info"
+
+    @login_manager.unauthorized_handler
+    def unauthorized():
+        target = url_for("auth.login", next=request.full_path if request.method == "GET" else None)
+        if request.headers.get("HX-Request") == "true":
+            # An htmx request must not swap a login page into a fragment: send the browser there.
+            response = app.response_class(status=401)
+            response.headers["HX-Redirect"] = target
+            return response
+        return redirect(target)
+
+    @app.before_request
+    def open_connection():
+        g.request_id = uuid.uuid4().hex
+        db.connect(reuse_if_open=True)
+
+    @app.teardown_request
+    def close_connection(exc):
+        if not db.is_closed():
+            db.close()
+
+    @app.after_request
+    def security_headers(response):
+        h = response.headers
+        h["Content-Security-Policy"] = CSP
+        h["X-Content-Type-Options"] = "nosniff"
+        h["Referrer-Policy"] = "same-origin"
+        h["X-Frame-Options"] = "DENY"
+        h["Cross-Origin-Opener-Policy"] = "same-origin"
+        h["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
+        h["X-Request-Id"] = g.get("request_id", "")
+        if request.endpoint != "static":
+            # Personal data must not sit in shared or browser caches.
+            h["Cache-Control"] = "no-store"
+        return response
+
+    @app.errorhandler(CSRFError)
+    def csrf_failed(error):
+        from flask import render_template
+
+        with db.atomic():
+            audit.record("security.csrf_failed", object_type="route", object_id=request.endpoint or "",
+                         detail={"reason": error.description})
+        return render_template("errors/400.html", reason=error.description), 400
+
+    for status in (400, 403, 404, 405, 413, 429, 500, 503):
+        app.register_error_handler(status, _error_page(status))
+
+    app.htmx = htmx
+
+
+def _error_page(status: int):
+    def handler(error):
+        from flask import render_template
+
+        return render_template(f"errors/{status if status in (403, 404, 413, 429, 503) else 'generic'}.html",
+                               status=status), status
+
+    return handler
+
+
+def _register_blueprints(app: Flask) -> None:
+    from marac.blueprints import admin, auth, dashboard
+
+    for module in (auth, dashboard, admin):
+        app.register_blueprint(module.bp)
+
+
+def _template_helpers(app: Flask) -> None:
+    from marac import formatting
+
+    app.jinja_env.filters["local_datetime"] = formatting.local_datetime
+    app.jinja_env.filters["local_date"] = formatting.local_date
+
+    @app.context_processor
+    def globals_():
+        return {
+            "service_name": f"{app.config['SERVICE_NAME']} {app.config['BOROUGH_NAME']}",
+            "training_mode": app.config.get("TRAINING_MODE", False),
+            "nav_items": _nav_items(),
+        }
+
+
+def _nav_items():
+    """Header navigation for the signed-in user's role."""
+    if not current_user.is_authenticated:
+        return []
+    items = [{"href": url_for("dashboard.home"), "text": "Home", "endpoint": "dashboard.home"}]
+    if current_user.role == "coordinator":
+        items += [
+            {"href": url_for("admin.agencies"), "text": "Agencies", "endpoint": "admin.agencies"},
+            {"href": url_for("admin.users"), "text": "Users", "endpoint": "admin.users"},
+            {"href": url_for("admin.audit_log"), "text": "Audit log", "endpoint": "admin.audit_log"},
+        ]
+    items.append({"href": url_for("auth.account"), "text": "Your account", "endpoint": "auth.account"})
+    active = request.endpoint
+    for item in items:
+        item["active"] = item.pop("endpoint") == active
+    return items

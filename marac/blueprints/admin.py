@@ -1,0 +1,107 @@
+"""The coordinator's administration: agencies, users, the audit log."""
+from datetime import datetime, time, timedelta
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+
+from marac import accounts
+from marac.access import coordinator_required
+from marac.forms.admin import AgencyForm, AuditFilterForm, UserForm
+from marac.models import Agency, AuditEvent, User
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+AUDIT_PAGE_SIZE = 50
+
+
+@bp.get("/agencies")
+@coordinator_required
+def agencies():
+    """All agencies with their membership and agreement status."""
+    return render_template("admin/agencies.html", agencies=list(Agency.ordered()))
+
+
+@bp.route("/agencies/new", methods=["GET", "POST"])
+@coordinator_required
+def agency_new():
+    """Add an agency."""
+    form = AgencyForm()
+    if form.validate_on_submit():
+        agency = accounts.save_agency(form.data_for_save())
+        flash(f"Agency {agency.name} added.", "success")
+        return redirect(url_for("admin.agencies"))
+    return render_template("admin/agency_form.html", form=form, agency=None)
+
+
+@bp.route("/agencies/<int:agency_id>", methods=["GET", "POST"])
+@coordinator_required
+def agency_edit(agency_id):
+    """Change an agency's details, agreement or withdrawal."""
+    agency = Agency.get_or_none(Agency.id == agency_id) or abort(404)
+    form = AgencyForm(obj=agency, agency=agency)
+    if form.validate_on_submit():
+        accounts.save_agency(form.data_for_save(), agency)
+        flash(f"Agency {agency.name} saved.", "success")
+        return redirect(url_for("admin.agencies"))
+    return render_template("admin/agency_form.html", form=form, agency=agency)
+
+
+@bp.get("/users")
+@coordinator_required
+def users():
+    """All user accounts by agency."""
+    return render_template("admin/users.html", users=list(User.ordered()))
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+@coordinator_required
+def user_new():
+    """Add a user with a temporary password."""
+    form = UserForm()
+    if request.method == "GET" and request.args.get("agency", type=int):
+        form.agency.data = request.args.get("agency", type=int)
+    if form.validate_on_submit():
+        user = accounts.save_user(form.data_for_save(), password=form.password.data)
+        flash(f"User {user.name} added.", "success")
+        return redirect(url_for("admin.users"))
+    return render_template("admin/user_form.html", form=form, user=None)
+
+
+@bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+@coordinator_required
+def user_edit(user_id):
+    """Change a user's details, role or agency; deactivate; set a new password."""
+    user = User.get_or_none(User.id == user_id) or abort(404)
+    form = UserForm(obj=user, user=user)
+    if request.method == "GET":
+        form.agency.data = user.agency_id
+    if form.validate_on_submit():
+        accounts.save_user(form.data_for_save(), user, password=form.password.data or None)
+        flash(f"User {user.name} saved.", "success")
+        return redirect(url_for("admin.users"))
+    return render_template("admin/user_form.html", form=form, user=user)
+
+
+@bp.get("/audit")
+@coordinator_required
+def audit_log():
+    """The audit log, newest first, filtered by user, object and date."""
+    form = AuditFilterForm(request.args)
+    query = AuditEvent.select().order_by(AuditEvent.id.desc())
+    if form.validate():
+        if form.user.data:
+            query = query.where(AuditEvent.user_id == form.user.data)
+        if form.object_type.data:
+            query = query.where(AuditEvent.object_type == form.object_type.data.strip().lower())
+        if form.object_id.data:
+            query = query.where(AuditEvent.object_id == form.object_id.data.strip())
+        if form.date_from.data:
+            query = query.where(AuditEvent.at >= datetime.combine(form.date_from.data, time.min))
+        if form.date_to.data:
+            query = query.where(AuditEvent.at < datetime.combine(form.date_to.data + timedelta(days=1), time.min))
+    page = max(request.args.get("page", 1, type=int), 1)
+    events = list(query.paginate(page, AUDIT_PAGE_SIZE + 1))
+    has_next = len(events) > AUDIT_PAGE_SIZE
+    events = events[:AUDIT_PAGE_SIZE]
+    names = {u.id: u for u in User.select(User.id, User.name).where(User.id.in_({e.user_id for e in events if e.user_id}))}
+    args = {k: v for k, v in request.args.items(multi=False) if k != "page"}
+    return render_template("admin/audit.html", form=form, events=events, page=page, has_next=has_next,
+                           args=args, names=names)

@@ -1,0 +1,100 @@
+"""Command line: serve (default), demo data, audit verification, a new setup link."""
+import argparse
+import sys
+import time
+
+from marac import accounts, audit, create_app
+from marac.db import db
+
+
+def _setup_link(app, host: str, port: int) -> str | None:
+    """While no coordinator exists, print a one-time link to create one."""
+    with app.app_context(), db.connection_context():
+        if not accounts.needs_setup():
+            return None
+        token = accounts.new_setup_token()
+    shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    return f"http://{shown_host}:{port}/setup/{token}"
+
+
+def serve(args) -> int:
+    """Serve the app with waitress."""
+    from waitress import serve as waitress_serve
+
+    started = time.perf_counter()
+    app = create_app(_overrides(args) or None)
+    cfg = app.config
+    host = args.host or cfg["HOST"]
+    port = args.port or cfg["PORT"]
+    link = _setup_link(app, host, port)
+    print(f"{cfg['SERVICE_NAME']} {cfg['BOROUGH_NAME']}: data in {app.instance_path}")
+    if link:
+        print("\nNo coordinator account yet. Open this one-time link to create it:\n\n    " + link + "\n")
+    print(f"Serving on http://{host}:{port} (ready in {time.perf_counter() - started:.2f}s). Press Ctrl+C to stop.")
+    sys.stdout.flush()
+    kwargs = dict(host=host, port=port, threads=args.threads or cfg["THREADS"],
+                  connection_limit=cfg["CONNECTION_LIMIT"], channel_timeout=cfg["CHANNEL_TIMEOUT"],
+                  max_request_body_size=cfg["MAX_CONTENT_LENGTH"] + 1024 * 1024, ident="marac")
+    if cfg.get("TRUSTED_PROXY"):
+        kwargs.update(trusted_proxy=cfg["TRUSTED_PROXY"], trusted_proxy_headers=set(cfg["TRUSTED_PROXY_HEADERS"]),
+                      trusted_proxy_count=1)
+    waitress_serve(app, **kwargs)
+    return 0
+
+
+def _overrides(args) -> dict:
+    return {}
+
+
+def demo(args) -> int:
+    """Load the fictional demo borough and print its accounts."""
+    from marac import demo as demo_data
+
+    app = create_app()
+    with app.app_context(), db.connection_context():
+        try:
+            accounts_made = demo_data.load()
+        except demo_data.NotEmpty as exc:
+            print(f"Refused: {exc}", file=sys.stderr)
+            return 1
+    print("Demo borough loaded (fictional people and agencies). Accounts:")
+    for email, password, role, agency in accounts_made:
+        print(f"  {role:15} {email:40} {password}   ({agency})")
+    return 0
+
+
+def verify_audit(args) -> int:
+    """Check the audit log's hash chain; name the first altered row."""
+    app = create_app()
+    with app.app_context(), db.connection_context():
+        result = audit.verify()
+    if result.ok:
+        print(f"Audit log intact: {result.checked} rows checked.")
+        return 0
+    print(f"Audit log ALTERED at row {result.first_bad_id}: {result.problem} "
+          f"({result.checked} rows before it are intact).")
+    return 2
+
+
+def setup_link(args) -> int:
+    """Print a new one-time setup link (only while no coordinator exists)."""
+    app = create_app()
+    link = _setup_link(app, app.config["HOST"], app.config["PORT"])
+    if link is None:
+        print("A coordinator account exists already: no setup link is needed.", file=sys.stderr)
+        return 1
+    print(link)
+    return 0
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="app.py", description="MARAC case management")
+    parser.add_argument("command", nargs="?", default="serve",
+                        choices=["serve", "demo", "verify-audit", "setup-link"],
+                        help="serve (default), demo: load the fictional demo borough, verify-audit, setup-link")
+    parser.add_argument("--host")
+    parser.add_argument("--port", type=int)
+    parser.add_argument("--threads", type=int)
+    args = parser.parse_args(argv)
+    commands = {"serve": serve, "demo": demo, "verify-audit": verify_audit, "setup-link": setup_link}
+    return commands[args.command](args)

@@ -1,0 +1,81 @@
+"""The database: one proxy, bound in the factory; pragmas, per-request connections, migrations."""
+import importlib
+import pkgutil
+
+from peewee import DatabaseProxy, SqliteDatabase
+from playhouse.db_url import connect as connect_url
+
+db = DatabaseProxy()
+
+
+class DatabaseCheckFailed(RuntimeError):
+    """Start-up integrity check failed: the app refuses to serve a damaged database."""
+
+
+def sqlite_pragmas(busy_timeout_ms: int) -> dict:
+    """Pragmas applied to every SQLite connection (SECURITY.md check 30)."""
+    return {
+        "journal_mode": "wal",
+        "synchronous": "full",
+        "foreign_keys": 1,
+        "busy_timeout": busy_timeout_ms,
+        # Deleted personal data is overwritten, not left in free pages.
+        "secure_delete": 1,
+    }
+
+
+def open_database(url: str, busy_timeout_ms: int = 5000):
+    """Make a database object from a URL. SQLite writes always take the lock at BEGIN:
+    a deferred read-then-write under waitress threads fails with 'database is locked'."""
+    if url.startswith("sqlite"):
+        return connect_url(url, pragmas=sqlite_pragmas(busy_timeout_ms), lock_type="IMMEDIATE")
+    return connect_url(url)
+
+
+def init_db(url: str, busy_timeout_ms: int = 5000):
+    """Bind the proxy, check the file, apply migrations. Returns the database."""
+    database = open_database(url, busy_timeout_ms)
+    db.initialize(database)
+    with database.connection_context():
+        if is_sqlite():
+            ok = database.execute_sql("PRAGMA quick_check").fetchone()[0]
+            if ok != "ok":
+                raise DatabaseCheckFailed(f"SQLite quick_check failed: {ok}")
+        migrate(database)
+    return database
+
+
+def is_sqlite() -> bool:
+    """True when the bound database is SQLite."""
+    return isinstance(db.obj, SqliteDatabase)
+
+
+def migration_modules():
+    """The numbered migration modules in order (marac/migrations/mNNNN_name.py)."""
+    from marac import migrations
+
+    names = sorted(m.name for m in pkgutil.iter_modules(migrations.__path__) if m.name.startswith("m"))
+    return [(name, importlib.import_module(f"marac.migrations.{name}")) for name in names]
+
+
+def migrate(database) -> list[str]:
+    """Apply every migration not yet recorded, each in its own transaction; return those applied."""
+    database.execute_sql(
+        "CREATE TABLE IF NOT EXISTS schema_migration (name VARCHAR(100) PRIMARY KEY, applied_at VARCHAR(40) NOT NULL)"
+    )
+    done = {row[0] for row in database.execute_sql("SELECT name FROM schema_migration").fetchall()}
+    applied = []
+    from marac import clock
+
+    for name, module in migration_modules():
+        if name in done:
+            continue
+        with database.atomic():
+            module.up(database)
+            database.execute_sql(
+                "INSERT INTO schema_migration (name, applied_at) VALUES (?, ?)"
+                if is_sqlite() else "INSERT INTO schema_migration (name, applied_at) VALUES (%s, %s)",
+                (name, clock.now().isoformat()),
+            )
+        applied.append(name)
+    return applied

@@ -1,0 +1,20 @@
+"""Display helpers: times are stored in UTC and shown in UK local time."""
+from datetime import date, datetime, timezone
+from zoneinfo import ZoneInfo
+
+LONDON = ZoneInfo("Europe/London")
+
+
+def local_datetime(value: datetime | None, fmt: str = "%d %b %Y %H:%M") -> str:
+    """A stored UTC datetime as UK local time."""
+    if value is None:
+        return ""
+    return value.replace(tzinfo=timezone.utc).astimezone(LONDON).strftime(fmt)
+
+
+def local_date(value: date | datetime | None, fmt: str = "%d %b %Y") -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return local_datetime(value, fmt)
+    return value.strftime(fmt)
