@@ -1,0 +1,197 @@
+"""Real-browser test fixtures: one system Chromium per session, pages that fail the test on any CSP
+violation or console error, an axe-core check, and live servers (waitress in a thread).
+
+Fixtures (no imports from this file are needed; tests/ is deliberately not a package):
+  browser                           session: a Playwright Browser on system Chromium
+  page_factory(base_url=None, **context_args) -> Page
+                                    a fresh page in its own browser context (own cookies)
+  page                              page_factory(base_url) for a `base_url` fixture you define
+  assert_accessible(page, context=None, options=None)
+                                    axe-core, WCAG 2.0/2.1 A+AA and 2.2 AA rules, no violations
+  live_server_factory(app) -> str   serve a Flask app for one test; returns "http://127.0.0.1:<port>"
+  session_live_server_factory(app)  the same, server kept until the end of the session
+
+Chromium comes from the Debian package (`apt-get install chromium`), not `playwright install`.
+Without Chromium or Playwright these tests are skipped, unless MARAC_REQUIRE_BROWSER=1 (set by
+.ci/run), which turns that into a failure: CI must never pass by skipping the browser tests.
+"""
+import os
+import threading
+from pathlib import Path
+
+import pytest
+from waitress import wasyncore
+from waitress.server import create_server
+
+E2E_DIR = Path(__file__).resolve().parent
+AXE_JS_PATH = E2E_DIR.parent / "vendor" / "axe.min.js"  # npm axe-core, vendored by vendor.py
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+AXE_OPTIONS = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]},
+               "resultTypes": ["violations"]}
+# Forward CSP violations to Python. Init scripts and exposed functions go through the DevTools
+# protocol, so the page's own CSP does not block them. This also catches eval violations (hx-on,
+# hx-vals "js:"), which Chromium does not log to the console when htmx catches the EvalError.
+CSP_LISTENER = """document.addEventListener('securitypolicyviolation', e =>
+  window.__maracReportCsp(`${e.effectiveDirective} blocked ${e.blockedURI} at ${e.sourceFile}:${e.lineNumber}`));"""
+# SECURITY.md check 20: case data must never be copied into browser storage. The one exception:
+# htmx 2 always writes the current URL path to sessionStorage key "htmx-current-path-for-history"
+# when it loads (whatever its config says); our URLs carry no personal data (check 29).
+STORAGE_KEYS = """() => {
+  const keys = s => Array.from({length: s.length}, (_, i) => s.key(i))
+  try {
+    return [...keys(localStorage).map(k => 'localStorage:' + k),
+            ...keys(sessionStorage).filter(k => k !== 'htmx-current-path-for-history').map(k => 'sessionStorage:' + k)]
+  } catch (e) { return [] }
+}"""
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark every test under tests/e2e as `e2e` (deselect them with -m "not e2e")."""
+    for item in items:
+        # This hook sees the whole session's items, not only this folder's.
+        if item.path.is_relative_to(E2E_DIR):
+            item.add_marker(pytest.mark.e2e)
+
+
+def _browser_unavailable(reason: str):
+    if os.environ.get("MARAC_REQUIRE_BROWSER") == "1":
+        pytest.fail(f"{reason} (MARAC_REQUIRE_BROWSER=1, so browser tests may not be skipped)", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """System Chromium driven by Playwright, shared by the whole session."""
+    if not (os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK)):
+        _browser_unavailable(f"Chromium not found at {CHROMIUM}; install Debian package chromium "
+                             "(or set CHROMIUM to its path)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _browser_unavailable("Python package playwright is not installed; pip install -r requirements-dev.txt")
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page_factory(browser):
+    """Return new_page(base_url=None, **context_args) -> Page. Each page gets its own context
+    (separate cookies, so two users can act at once). At teardown the test fails if any page
+    saw a CSP violation, a console error or an uncaught exception, or left data in storage.
+    Each page's `problems` list may be inspected (or cleared) by the test."""
+    opened = []
+
+    def new_page(base_url=None, **context_args):
+        # The real CSP must be enforced: bypassing it hides exactly the failures we look for.
+        assert not context_args.get("bypass_csp"), "bypass_csp would hide CSP violations"
+        ctx = browser.new_context(base_url=base_url, **context_args)
+        problems: list[str] = []
+        ctx.expose_function("__maracReportCsp", lambda msg: problems.append(f"CSP: {msg}"))
+        ctx.add_init_script(CSP_LISTENER)
+        ctx.on("console", lambda m: m.type == "error" and problems.append(f"console: {m.text} ({m.location})"))
+        ctx.on("weberror", lambda e: problems.append(f"pageerror: {e.error}"))
+        pg = ctx.new_page()
+        pg.problems = problems
+        opened.append((ctx, problems))
+        return pg
+
+    yield new_page
+
+    failures = []
+    for ctx, problems in opened:
+        for pg in ctx.pages:
+            if pg.url.startswith("http"):
+                if stored := pg.evaluate(STORAGE_KEYS):
+                    problems.append(f"storage: {pg.url} left {stored}")
+        ctx.close()
+        failures.extend(problems)
+    if failures:
+        pytest.fail("\n".join(failures), pytrace=False)
+
+
+@pytest.fixture
+def base_url():
+    """Override in a test module or conftest to use the `page` fixture, e.g. with
+    `return live_server_factory(create_app(...))`."""
+    pytest.fail("the `page` fixture needs a `base_url` fixture: define one that returns the server's URL",
+                pytrace=False)
+
+
+@pytest.fixture
+def page(page_factory, base_url):
+    """One checked page with relative URLs resolved against `base_url`."""
+    return page_factory(base_url)
+
+
+@pytest.fixture(scope="session")
+def _axe_js():
+    return AXE_JS_PATH.read_text(encoding="utf-8")
+
+
+@pytest.fixture
+def assert_accessible(_axe_js):
+    """Return assert_accessible(page, context=None, options=None): run axe-core on the page (or the
+    `context` selector) and fail listing each violation."""
+
+    def check(page, context=None, options=None):
+        # page.evaluate goes through the DevTools protocol, which the page's CSP does not block;
+        # page.add_script_tag would inject an inline <script> and fail under script-src 'self'.
+        if not page.evaluate("typeof window.axe === 'object'"):
+            page.evaluate(_axe_js)
+        result = page.evaluate("([c, o]) => axe.run(c ?? document, o)", [context, options or AXE_OPTIONS])
+        violations = result["violations"]
+        assert not violations, f"axe on {page.url}:\n" + "\n".join(
+            f"{v['id']} ({v['impact']}): {v['help']} -> {[n['target'] for n in v['nodes']]}" for v in violations)
+
+    return check
+
+
+class _LiveServers:
+    """Waitress servers, each in its own thread, stopped together by close()."""
+
+    def __init__(self):
+        self._running = []
+
+    def start(self, app) -> str:
+        srv = create_server(app, host="127.0.0.1", port=0, threads=4)  # port 0: any free port
+        stop = threading.Event()
+
+        def serve():
+            # Our own loop (waitress's run() only ends when its socket map is empty) so that
+            # close() can stop it and then close every socket from this side, deterministically.
+            while not stop.is_set():
+                wasyncore.loop(timeout=0.05, map=srv._map, count=1)
+
+        thread = threading.Thread(target=serve, name=f"live-server-{srv.effective_port}", daemon=True)
+        thread.start()
+        self._running.append((srv, stop, thread))
+        return f"http://127.0.0.1:{srv.effective_port}"
+
+    def close(self):
+        while self._running:
+            srv, stop, thread = self._running.pop()
+            stop.set()
+            thread.join(timeout=5)
+            srv.task_dispatcher.shutdown()  # let worker threads finish and exit
+            srv.close()                     # listening socket and its trigger
+            wasyncore.close_all(srv._map)   # keep-alive connections still open (no ResourceWarning)
+
+
+@pytest.fixture
+def live_server_factory():
+    """Return start(app) -> base URL; the servers stop at the end of the test."""
+    servers = _LiveServers()
+    yield servers.start
+    servers.close()
+
+
+@pytest.fixture(scope="session")
+def session_live_server_factory():
+    """As live_server_factory, for session-scoped fixtures; the servers stop at the end of the session."""
+    servers = _LiveServers()
+    yield servers.start
+    servers.close()
