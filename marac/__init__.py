@@ -5,7 +5,6 @@ import uuid
 from pathlib import Path
 
 from flask import Flask, g, redirect, request, url_for
-from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from govuk_frontend_wtf.main import WTFormsHelpers
 from jinja2 import ChoiceLoader, PackageLoader, PrefixLoader
@@ -152,14 +151,20 @@ def _error_page(status: int):
 
 
 def _register_blueprints(app: Flask) -> None:
-    from marac.blueprints import admin, auth, dashboard
+    """Register every module in marac/blueprints that exposes `bp` (each area owns its module)."""
+    import importlib
+    import pkgutil
 
-    for module in (auth, dashboard, admin):
-        app.register_blueprint(module.bp)
+    from marac import blueprints
+
+    for info in sorted(pkgutil.iter_modules(blueprints.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"marac.blueprints.{info.name}")
+        if hasattr(module, "bp"):
+            app.register_blueprint(module.bp)
 
 
 def _template_helpers(app: Flask) -> None:
-    from marac import formatting
+    from marac import formatting, nav
 
     app.jinja_env.filters["local_datetime"] = formatting.local_datetime
     app.jinja_env.filters["local_date"] = formatting.local_date
@@ -169,23 +174,5 @@ def _template_helpers(app: Flask) -> None:
         return {
             "service_name": f"{app.config['SERVICE_NAME']} {app.config['BOROUGH_NAME']}",
             "training_mode": app.config.get("TRAINING_MODE", False),
-            "nav_items": _nav_items(),
+            "nav_items": nav.items(),
         }
-
-
-def _nav_items():
-    """Header navigation for the signed-in user's role."""
-    if not current_user.is_authenticated:
-        return []
-    items = [{"href": url_for("dashboard.home"), "text": "Home", "endpoint": "dashboard.home"}]
-    if current_user.role == "coordinator":
-        items += [
-            {"href": url_for("admin.agencies"), "text": "Agencies", "endpoint": "admin.agencies"},
-            {"href": url_for("admin.users"), "text": "Users", "endpoint": "admin.users"},
-            {"href": url_for("admin.audit_log"), "text": "Audit log", "endpoint": "admin.audit_log"},
-        ]
-    items.append({"href": url_for("auth.account"), "text": "Your account", "endpoint": "auth.account"})
-    active = request.endpoint
-    for item in items:
-        item["active"] = item.pop("endpoint") == active
-    return items

@@ -47,3 +47,58 @@ def roles_required(*roles: str):
 def coordinator_required(view):
     """View decorator for the coordinator's admin pages."""
     return roles_required(COORDINATOR)(view)
+
+
+# --- cases ------------------------------------------------------------------------------------
+
+
+def case_filter(user):
+    """A where-clause for the cases this user may open (True / False for all / none).
+
+    Coordinator and chair: every case. A representative: cases their agency referred, leads,
+    owns an action on, or that are listed at a meeting, if their agency is a member of the
+    information sharing agreement (closed-session listings only when invited). Referrers see
+    their referrals, not case records; observers see only their meeting.
+    """
+    from marac.models import Action, Case, Listing, ListingInvite, Referral
+
+    if user.role in (COORDINATOR, CHAIR):
+        return True
+    if user.role != REPRESENTATIVE:
+        return False
+    agency_id = user.agency_id
+    involved = (
+        Case.id.in_(Action.select(Action.case).where(Action.owner_agency == agency_id))
+        | Case.id.in_(Referral.select(Referral.case).where(
+            (Referral.agency == agency_id) & Referral.case.is_null(False)))
+        | (Case.lead_agency == agency_id)
+    )
+    if user.agency.is_member:
+        invited = ListingInvite.select(ListingInvite.listing).where(ListingInvite.agency == agency_id)
+        listed = Listing.select(Listing.case).where((Listing.kind != "closed") | Listing.id.in_(invited))
+        involved = involved | Case.id.in_(listed)
+    return involved
+
+
+def visible_cases(user):
+    """Cases this user may see, as a query."""
+    from marac.models import Case
+
+    where = case_filter(user)
+    query = Case.select().where(Case.deleted_at.is_null())
+    if where is True:
+        return query
+    if where is False:
+        return query.where(Case.id == 0)
+    return query.where(where)
+
+
+def get_case_or_404(case_id: int, user=None):
+    """The case if this user may see it; otherwise 404 (existence not revealed), audited."""
+    from marac.models import Case
+
+    user = user or current_user._get_current_object()
+    case = visible_cases(user).where(Case.id == case_id).first()
+    if case is None:
+        deny(404, object_type="case", object_id=case_id)
+    return case

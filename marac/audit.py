@@ -105,7 +105,8 @@ def verify(batch: int = 5000) -> VerifyResult:
             return VerifyResult(True, checked)
         for row in rows:
             if row["prev_hash"] != prev:
-                return VerifyResult(False, checked, row["id"], "link to the previous row is broken (a row was removed or inserted)")
+                return VerifyResult(False, checked, row["id"],
+                                    "link to the previous row is broken (a row was removed or inserted)")
             if row_hash(row) != row["hash"]:
                 return VerifyResult(False, checked, row["id"], "content does not match its hash (the row was altered)")
             prev = row["hash"]

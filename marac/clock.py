@@ -1,7 +1,7 @@
 """The one source of 'now' (naive UTC), so tests can move time."""
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 
 def now() -> datetime:
     """Current time in UTC, without tzinfo (as stored in the database)."""
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return datetime.now(UTC).replace(tzinfo=None)

@@ -1,5 +1,5 @@
 """Display helpers: times are stored in UTC and shown in UK local time."""
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 LONDON = ZoneInfo("Europe/London")
@@ -9,7 +9,7 @@ def local_datetime(value: datetime | None, fmt: str = "%d %b %Y %H:%M") -> str:
     """A stored UTC datetime as UK local time."""
     if value is None:
         return ""
-    return value.replace(tzinfo=timezone.utc).astimezone(LONDON).strftime(fmt)
+    return value.replace(tzinfo=UTC).astimezone(LONDON).strftime(fmt)
 
 
 def local_date(value: date | datetime | None, fmt: str = "%d %b %Y") -> str:

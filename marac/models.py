@@ -184,3 +184,362 @@ class AuditEvent(BaseModel):
 
 
 CORE_MODELS = [Agency, User, UserSession, LoginFailure, Lockout, SetupToken, AuditEvent]
+
+
+# --- The domain: people, cases, referrals, meetings, listings, research, actions, notes ----------
+# Personal data lives in Person and in Referral.data (the form as the referrer wrote it).
+# Everything else names people by id, so retention deletion has only those places to clear.
+
+PERSON_ROLES = {
+    "victim": "Victim",
+    "perpetrator": "Perpetrator",
+    "child": "Child",
+    "subject": "Subject",
+    "witness": "Witness",
+    "other": "Other",
+}
+CASE_STATUSES = {
+    "open": "Referred",
+    "listed": "Listed",
+    "heard": "Heard",
+    "review": "Review",
+    "closed": "Closed",
+}
+REFERRAL_STATUSES = {
+    "draft": "Draft",
+    "submitted": "Submitted",
+    "returned": "Returned for more information",
+    "accepted": "Accepted",
+    "declined": "Declined",
+    "transferred": "Transferred to another MARAC",
+}
+
+
+class PanelSetting(BaseModel):
+    """One panel setting (JSON value); defaults live in marac/settings.py."""
+
+    key = CharField(max_length=80, primary_key=True)
+    value = TextField()
+    updated_at = DateTimeField(default=_now)
+    updated_by = IntegerField(null=True)
+
+    class Meta:
+        table_name = "panel_setting"
+
+
+class Person(BaseModel):
+    given_name = CharField(max_length=120, default="")
+    family_name = CharField(max_length=120, default="")
+    # Forgiving comparison key: case, spacing, hyphens and accents removed (marac.people.name_key).
+    name_key = CharField(max_length=240, default="", index=True)
+    date_of_birth = DateField(null=True)
+    address = TextField(default="")
+    postcode = CharField(max_length=12, default="")
+    postcode_key = CharField(max_length=12, default="")
+    sex = CharField(max_length=30, default="")
+    gender_identity = CharField(max_length=60, default="")
+    sexual_orientation = CharField(max_length=60, default="")
+    ethnicity = CharField(max_length=80, default="")
+    disability = CharField(max_length=30, default="")
+    created_at = DateTimeField(default=_now)
+    deleted_at = DateTimeField(null=True)
+
+    class Meta:
+        table_name = "person"
+        indexes = (
+            (("name_key", "date_of_birth"), False),
+            (("date_of_birth", "postcode_key"), False),
+        )
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.given_name} {self.family_name}".strip()
+
+    @property
+    def initials(self) -> str:
+        return "".join(p[0].upper() for p in (self.given_name, self.family_name) if p)
+
+
+class PersonAlias(BaseModel):
+    person = ForeignKeyField(Person, backref="aliases", on_delete="CASCADE")
+    given_name = CharField(max_length=120, default="")
+    family_name = CharField(max_length=120, default="")
+    name_key = CharField(max_length=240, index=True)
+
+    class Meta:
+        table_name = "person_alias"
+
+
+class Case(BaseModel):
+    number = CharField(max_length=20, unique=True)
+    status = CharField(max_length=20, default="open", index=True)
+    opened_at = DateTimeField(default=_now)
+    closed_at = DateTimeField(null=True)
+    close_reason = CharField(max_length=40, default="")
+    lead_agency = ForeignKeyField(Agency, null=True, on_delete="SET NULL")
+    closed_session = BooleanField(default=False)
+    is_repeat = BooleanField(default=False)
+    review_date = DateField(null=True, index=True)
+    flag_until = DateField(null=True)
+    updated_at = DateTimeField(default=_now)
+    deleted_at = DateTimeField(null=True)
+
+    class Meta:
+        table_name = "case"
+
+    @property
+    def status_label(self) -> str:
+        return CASE_STATUSES.get(self.status, self.status)
+
+
+class CasePerson(BaseModel):
+    case = ForeignKeyField(Case, backref="people", on_delete="CASCADE")
+    person = ForeignKeyField(Person, backref="cases", on_delete="CASCADE")
+    role = CharField(max_length=20)
+    added_at = DateTimeField(default=_now)
+
+    class Meta:
+        table_name = "case_person"
+        indexes = ((("case", "person", "role"), True), (("person", "role"), False))
+
+
+class Referral(BaseModel):
+    author = ForeignKeyField(User, backref="referrals", on_delete="RESTRICT")
+    agency = ForeignKeyField(Agency, on_delete="RESTRICT")
+    status = CharField(max_length=20, default="draft")
+    case = ForeignKeyField(Case, null=True, backref="referrals", on_delete="SET NULL")
+    created_at = DateTimeField(default=_now)
+    updated_at = DateTimeField(default=_now)
+    submitted_at = DateTimeField(null=True, index=True)
+    # The form as typed, section by section (JSON). Personal data: cleared on retention deletion.
+    data = TextField(default="{}")
+    instrument_id = CharField(max_length=60, default="")
+    instrument_version = IntegerField(default=0)
+    # Frozen copy of the instrument at submission, so a later edit never changes this score.
+    instrument_json = TextField(default="")
+    answers = TextField(default="{}")
+    score_total = IntegerField(null=True)
+    band = CharField(max_length=40, default="")
+    threshold_met = BooleanField(default=False)
+    verdict = TextField(default="{}")
+    criteria_met = CharField(max_length=200, default="")
+    is_repeat = BooleanField(default=False)
+    closed_session = BooleanField(default=False)
+    professional_judgement = BooleanField(default=False)
+    qa_status = CharField(max_length=20, default="")  # "", pending, accepted, declined
+    qa_by = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="+")
+    qa_at = DateTimeField(null=True)
+    qa_reason = TextField(default="")
+    decided_by = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="+")
+    decided_at = DateTimeField(null=True)
+    decision_reason = TextField(default="")
+    coordinator_comment = TextField(default="")
+    source = CharField(max_length=20, default="form")  # form, transfer_in
+    transfer_area = CharField(max_length=200, default="")
+
+    class Meta:
+        table_name = "referral"
+        indexes = ((("author", "status"), False), (("status", "submitted_at"), False))
+
+    @property
+    def status_label(self) -> str:
+        return REFERRAL_STATUSES.get(self.status, self.status)
+
+
+class ReferralPerson(BaseModel):
+    """A person named in a submitted referral, linked to the Person record they were matched to."""
+
+    referral = ForeignKeyField(Referral, backref="people", on_delete="CASCADE")
+    person = ForeignKeyField(Person, backref="referral_links", on_delete="CASCADE")
+    role = CharField(max_length=20)
+    position = IntegerField(default=0)
+
+    class Meta:
+        table_name = "referral_person"
+        indexes = ((("person", "role"), False),)
+
+
+class PersonMatch(BaseModel):
+    """A proposed 'same person' link, confirmed or rejected by the coordinator; a split keeps history."""
+
+    person = ForeignKeyField(Person, backref="+", on_delete="CASCADE")
+    candidate = ForeignKeyField(Person, backref="+", on_delete="CASCADE")
+    referral = ForeignKeyField(Referral, null=True, on_delete="CASCADE", backref="matches")
+    reason = CharField(max_length=60)
+    status = CharField(max_length=20, default="proposed")  # proposed, confirmed, rejected, split
+    decided_by = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="+")
+    decided_at = DateTimeField(null=True)
+    created_at = DateTimeField(default=_now)
+
+    class Meta:
+        table_name = "person_match"
+        indexes = ((("status", "created_at"), False),)
+
+
+class ReferralAmendment(BaseModel):
+    referral = ForeignKeyField(Referral, backref="amendments", on_delete="CASCADE")
+    user = ForeignKeyField(User, on_delete="RESTRICT", backref="+")
+    at = DateTimeField(default=_now)
+    reason = TextField(default="")
+    changes = TextField(default="{}")  # JSON: field -> [old, new]
+
+    class Meta:
+        table_name = "referral_amendment"
+
+
+class Meeting(BaseModel):
+    starts_at = DateTimeField(index=True)  # UK local time of the meeting start
+    venue = CharField(max_length=200, default="")
+    kind = CharField(max_length=20, default="regular")  # regular, emergency, closed
+    status = CharField(max_length=20, default="planned")  # planned, cancelled, held
+    referral_deadline = DateTimeField(null=True)
+    circulation_due = DateTimeField(null=True)
+    minutes_due = DateField(null=True)
+    circulated_at = DateTimeField(null=True)
+    agenda_version = IntegerField(default=0)
+    board_changed_at = DateTimeField(null=True)
+    board_changed_by = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="+")
+    minutes_signed_off_at = DateTimeField(null=True)
+    minutes_signed_off_by = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="+")
+    minutes_sent_at = DateTimeField(null=True)
+    created_at = DateTimeField(default=_now)
+
+    class Meta:
+        table_name = "meeting"
+
+
+class Listing(BaseModel):
+    """A case on a meeting's agenda."""
+
+    meeting = ForeignKeyField(Meeting, backref="listings", on_delete="CASCADE")
+    case = ForeignKeyField(Case, backref="listings", on_delete="CASCADE")
+    referral = ForeignKeyField(Referral, null=True, on_delete="SET NULL", backref="listings")
+    kind = CharField(max_length=20, default="full")  # full, information, closed
+    position = IntegerField(default=0)
+    emergency = BooleanField(default=False)
+    emergency_reason = TextField(default="")
+    is_repeat = BooleanField(default=False)
+    is_review = BooleanField(default=False)
+    minutes_estimate = IntegerField(default=15)
+    listed_by = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="+")
+    created_at = DateTimeField(default=_now)
+
+    class Meta:
+        table_name = "listing"
+        indexes = ((("meeting", "case"), True), (("case", "meeting"), False))
+
+
+class ListingInvite(BaseModel):
+    """An agency invited to a closed-session listing."""
+
+    listing = ForeignKeyField(Listing, backref="invites", on_delete="CASCADE")
+    agency = ForeignKeyField(Agency, on_delete="CASCADE", backref="+")
+
+    class Meta:
+        table_name = "listing_invite"
+        indexes = ((("listing", "agency"), True), (("agency",), False))
+
+
+class Research(BaseModel):
+    """What one agency holds on a listed case, recorded before the meeting."""
+
+    listing = ForeignKeyField(Listing, backref="research", on_delete="CASCADE")
+    agency = ForeignKeyField(Agency, on_delete="CASCADE", backref="+")
+    user = ForeignKeyField(User, on_delete="RESTRICT", backref="+")
+    victim_info = TextField(default="")
+    perpetrator_info = TextField(default="")
+    children_info = TextField(default="")
+    nothing_known = BooleanField(default=False)
+    written_submission = BooleanField(default=False)
+    created_at = DateTimeField(default=_now)
+    updated_at = DateTimeField(default=_now)
+
+    class Meta:
+        table_name = "research"
+        indexes = ((("listing", "agency"), True),)
+
+
+class Action(BaseModel):
+    case = ForeignKeyField(Case, backref="actions", on_delete="CASCADE")
+    listing = ForeignKeyField(Listing, null=True, on_delete="SET NULL", backref="actions")
+    owner_agency = ForeignKeyField(Agency, on_delete="RESTRICT", backref="actions")
+    description = TextField()
+    due_date = DateField()
+    priority = CharField(max_length=10, default="normal")  # normal, high
+    status = CharField(max_length=20, default="open")  # open, done, cannot
+    standard_key = CharField(max_length=40, default="")
+    created_by = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="+")
+    created_at = DateTimeField(default=_now)
+    completed_at = DateField(null=True)
+    completed_by = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="+")
+    completion_note = TextField(default="")
+    cannot_reason = CharField(max_length=30, default="")
+    escalated_at = DateTimeField(null=True)
+    last_chased_at = DateTimeField(null=True)
+
+    class Meta:
+        table_name = "action"
+        indexes = (
+            (("owner_agency", "status", "due_date"), False),
+            (("status", "due_date"), False),
+            (("case", "created_at"), False),
+        )
+
+    @classmethod
+    def open_(cls):
+        return cls.select().where(cls.status == "open")
+
+    @classmethod
+    def overdue(cls, today):
+        return cls.select().where((cls.status == "open") & (cls.due_date < today))
+
+
+class ActionUpdate(BaseModel):
+    action = ForeignKeyField(Action, backref="updates", on_delete="CASCADE")
+    user = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="+")
+    at = DateTimeField(default=_now)
+    kind = CharField(max_length=20)  # created, chased, escalated, completed, cannot, carried, reopened
+    text = TextField(default="")
+
+    class Meta:
+        table_name = "action_update"
+        indexes = ((("action", "at"), False),)
+
+
+class Note(BaseModel):
+    case = ForeignKeyField(Case, backref="notes", on_delete="CASCADE")
+    author = ForeignKeyField(User, on_delete="RESTRICT", backref="+")
+    agency = ForeignKeyField(Agency, on_delete="RESTRICT", backref="+")
+    category = CharField(max_length=20, default="other")
+    text = TextField()
+    restricted = BooleanField(default=False)
+    corrects = ForeignKeyField("self", null=True, on_delete="SET NULL", backref="corrections")
+    created_at = DateTimeField(default=_now)
+
+    class Meta:
+        table_name = "note"
+        indexes = ((("case", "created_at"), False),)
+
+
+class Document(BaseModel):
+    case = ForeignKeyField(Case, backref="documents", on_delete="CASCADE")
+    uploaded_by = ForeignKeyField(User, on_delete="RESTRICT", backref="+")
+    agency = ForeignKeyField(Agency, on_delete="RESTRICT", backref="+")
+    title = CharField(max_length=200, default="")
+    filename = CharField(max_length=255)
+    content_type = CharField(max_length=100)
+    size = IntegerField()
+    stored_name = CharField(max_length=80, unique=True)
+    sha256 = CharField(max_length=64)
+    restricted = BooleanField(default=False)
+    created_at = DateTimeField(default=_now)
+
+    class Meta:
+        table_name = "document"
+        indexes = ((("case", "created_at"), False),)
+
+
+DOMAIN_MODELS = [
+    PanelSetting, Person, PersonAlias, Case, CasePerson, Referral, ReferralPerson, PersonMatch,
+    ReferralAmendment, Meeting, Listing, ListingInvite, Research, Action, ActionUpdate, Note, Document,
+]

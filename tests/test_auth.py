@@ -3,8 +3,8 @@ from datetime import timedelta
 
 import pytest
 from argon2 import PasswordHasher
-
 from marac_testing import TEST_PASSWORD, login
+
 from marac import accounts, passwords
 from marac.models import AuditEvent, User, UserSession
 

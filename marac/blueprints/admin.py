@@ -3,13 +3,16 @@ from datetime import datetime, time, timedelta
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
-from marac import accounts
+from marac import accounts, nav
 from marac.access import coordinator_required
 from marac.forms.admin import AgencyForm, AuditFilterForm, UserForm
 from marac.models import Agency, AuditEvent, User
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 AUDIT_PAGE_SIZE = 50
+nav.register("Agencies", "admin.agencies", ["coordinator"], 80, also=["admin.agency_new", "admin.agency_edit"])
+nav.register("Users", "admin.users", ["coordinator"], 81, also=["admin.user_new", "admin.user_edit"])
+nav.register("Audit log", "admin.audit_log", ["coordinator"], 82)
 
 
 @bp.get("/agencies")
@@ -101,7 +104,8 @@ def audit_log():
     events = list(query.paginate(page, AUDIT_PAGE_SIZE + 1))
     has_next = len(events) > AUDIT_PAGE_SIZE
     events = events[:AUDIT_PAGE_SIZE]
-    names = {u.id: u for u in User.select(User.id, User.name).where(User.id.in_({e.user_id for e in events if e.user_id}))}
+    user_ids = {e.user_id for e in events if e.user_id}
+    names = {u.id: u for u in User.select(User.id, User.name).where(User.id.in_(user_ids))}
     args = {k: v for k, v in request.args.items(multi=False) if k != "page"}
     return render_template("admin/audit.html", form=form, events=events, page=page, has_next=has_next,
                            args=args, names=names)

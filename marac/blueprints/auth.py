@@ -4,11 +4,13 @@ from urllib.parse import urlsplit
 from flask import Blueprint, abort, current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from marac import accounts
+from marac import accounts, nav
+from marac.access import ALL_ROLES
 from marac.forms import EmptyForm
 from marac.forms.auth import ChangePasswordForm, LoginForm, SetupForm
 
 bp = Blueprint("auth", __name__)
+nav.register("Your account", "auth.account", ALL_ROLES, 99)
 
 
 def _safe_next(target: str | None) -> str:

@@ -2,7 +2,6 @@
 from flask_wtf import FlaskForm
 from wtforms import SelectChoice
 
-
 # Plain shape check: intranet addresses (.local, .gov.uk, .nhs.net) must all pass; no DNS look-up.
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 

@@ -9,8 +9,17 @@ from govuk_frontend_wtf.wtforms_widgets import (
     GovSubmitInput,
     GovTextInput,
 )
-from wtforms import BooleanField, DateField, EmailField, PasswordField, RadioField, SelectField, StringField, SubmitField
-from wtforms.validators import Regexp, InputRequired, Length, Optional, ValidationError
+from wtforms import (
+    BooleanField,
+    DateField,
+    EmailField,
+    PasswordField,
+    RadioField,
+    SelectField,
+    StringField,
+    SubmitField,
+)
+from wtforms.validators import InputRequired, Length, Optional, Regexp, ValidationError
 
 from marac import accounts, passwords
 from marac.forms import EMAIL_PATTERN, choices
@@ -69,7 +78,8 @@ class UserForm(FlaskForm):
                        validators=[InputRequired(message="Enter the person's full name"), Length(max=200)])
     email = EmailField("Work e-mail address", widget=GovTextInput(),
                        validators=[InputRequired(message="Enter a work e-mail address"),
-                                   Regexp(EMAIL_PATTERN, message="Enter an e-mail address like name@agency.gov.uk"), Length(max=254)])
+                                   Regexp(EMAIL_PATTERN, message="Enter an e-mail address like name@agency.gov.uk"),
+                                   Length(max=254)])
     agency = SelectField("Agency", widget=GovSelect(), coerce=int,
                          validators=[InputRequired(message="Select the agency")])
     role = RadioField("Role", choices=choices(ROLES), widget=GovRadioInput(),

@@ -3,7 +3,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import GovPasswordInput, GovSubmitInput, GovTextInput
 from wtforms import EmailField, PasswordField, StringField, SubmitField
-from wtforms.validators import Regexp, EqualTo, InputRequired, Length, ValidationError
+from wtforms.validators import EqualTo, InputRequired, Length, Regexp, ValidationError
 
 from marac import accounts, passwords
 from marac.forms import EMAIL_PATTERN
@@ -29,12 +29,14 @@ class SetupForm(NewPasswordMixin, FlaskForm):
                        validators=[InputRequired(message="Enter your full name"), Length(max=200)])
     email = EmailField("Work e-mail address", widget=GovTextInput(),
                        validators=[InputRequired(message="Enter your work e-mail address"),
-                                   Regexp(EMAIL_PATTERN, message="Enter an e-mail address like name@council.gov.uk"), Length(max=254)])
+                                   Regexp(EMAIL_PATTERN, message="Enter an e-mail address like name@council.gov.uk"),
+                                   Length(max=254)])
     agency_name = StringField("Your team or agency", widget=GovTextInput(),
                               description="For example, the council's community safety team",
                               validators=[InputRequired(message="Enter your team or agency"), Length(max=200)])
     password = PasswordField("Password", widget=GovPasswordInput(),
-                             description=f"At least {passwords.MIN_LENGTH} characters. A few unrelated words work well.",
+                             description=f"At least {passwords.MIN_LENGTH} characters. "
+                                         "A few unrelated words work well.",
                              validators=[InputRequired(message="Enter a password")])
     confirm = PasswordField("Confirm password", widget=GovPasswordInput(),
                             validators=[InputRequired(message="Confirm your password"),

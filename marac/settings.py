@@ -1,0 +1,58 @@
+"""Panel settings: one JSON value per key, with defaults here. Every change is audited.
+
+Areas add their keys to DEFAULTS (with a label and help text in HELP); the presets of
+the five panels (issue 10) fill them. Past decisions keep what they were judged by:
+a referral freezes its instrument and verdict, so changing a setting never rewrites history.
+"""
+import json
+
+from marac import audit, clock
+from marac.db import db
+from marac.models import PanelSetting
+
+DEFAULTS: dict[str, object] = {
+    "panel_name": "Anytown MARAC",
+    "panel_type": "domestic_abuse",  # domestic_abuse or community
+    "preset": "",
+}
+HELP: dict[str, str] = {
+    "panel_name": "The panel's name as shown on agendas and minutes.",
+    "panel_type": "A domestic-abuse MARAC or a Community (ASB) MARAC.",
+    "preset": "The preset this panel started from.",
+}
+
+
+def get(key: str):
+    """The value of a setting (the default when never set)."""
+    row = PanelSetting.get_or_none(PanelSetting.key == key)
+    if row is None:
+        if key not in DEFAULTS:
+            raise KeyError(f"unknown setting {key!r}")
+        return DEFAULTS[key]
+    return json.loads(row.value)
+
+
+def all_settings() -> dict:
+    """Every setting, defaults filled in, in one query."""
+    values = dict(DEFAULTS)
+    for row in PanelSetting.select():
+        values[row.key] = json.loads(row.value)
+    return values
+
+
+def set_many(values: dict, user=None) -> list[str]:
+    """Store settings; audit which keys changed. Returns the changed keys."""
+    current = all_settings()
+    changed = [k for k, v in values.items() if current.get(k) != v]
+    if not changed:
+        return []
+    with db.atomic():
+        for key in changed:
+            if key not in DEFAULTS:
+                raise KeyError(f"unknown setting {key!r}")
+            (PanelSetting.insert(key=key, value=json.dumps(values[key]), updated_at=clock.now(),
+                                 updated_by=getattr(user, "id", None))
+             .on_conflict_replace().execute())
+        audit.record("settings.update", object_type="settings", object_id="panel", detail={"keys": sorted(changed)},
+                     user=user)
+    return changed
