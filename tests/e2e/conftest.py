@@ -195,3 +195,35 @@ def session_live_server_factory():
     servers = _LiveServers()
     yield servers.start
     servers.close()
+
+
+# --- the marac app in a real browser ------------------------------------------------------------
+
+
+@pytest.fixture
+def app_config():
+    """Browser tests post real forms, so CSRF protection stays on (root conftest turns it off)."""
+    return {"WTF_CSRF_ENABLED": True}
+
+
+@pytest.fixture
+def base_url(app, live_server_factory):
+    """The marac app of this test (root conftest `app`: temp-file database) served by waitress."""
+    return live_server_factory(app)
+
+
+@pytest.fixture
+def signed_in(page_factory, base_url):
+    """signed_in(user, password=TEST_PASSWORD) -> a page of a browser signed in as that user."""
+    from marac_testing import TEST_PASSWORD
+
+    def sign_in(user, password=TEST_PASSWORD):
+        pg = page_factory(base_url)
+        pg.goto("/login")
+        pg.get_by_label("E-mail address").fill(user.email)
+        pg.get_by_label("Password").fill(password)
+        pg.get_by_role("button", name="Sign in").click()
+        pg.wait_for_url(lambda url: "/login" not in url)
+        return pg
+
+    return sign_in
