@@ -9,16 +9,32 @@ import json
 from marac import audit, clock
 from marac.db import db
 from marac.models import PanelSetting
+from marac.risk import PanelRules
 
 DEFAULTS: dict[str, object] = {
     "panel_name": "Anytown MARAC",
     "panel_type": "domestic_abuse",  # domestic_abuse or community
     "preset": "",
+    # Referral form (issue 3). The instrument new referrals are scored with (see
+    # marac.instruments.get_instrument), and the panel's referral criteria (PanelRules as data;
+    # its instrument_id and panel_type are taken from the two settings above, not from here).
+    "instrument_id": "dash",
+    "rules": PanelRules().to_dict(),
+    # Outward codes (the part of a postcode before the space, e.g. "IG11") of the area the panel
+    # covers. Empty: the referrer answers "does the person live in the area?" instead.
+    "borough_postcode_prefixes": [],
 }
 HELP: dict[str, str] = {
     "panel_name": "The panel's name as shown on agendas and minutes.",
     "panel_type": "A domestic-abuse MARAC or a Community (ASB) MARAC.",
     "preset": "The preset this panel started from.",
+    "instrument_id": "The risk checklist new referrals are scored with (a referral keeps the version it was "
+                     "scored with).",
+    "rules": "The referral criteria: which are switched on, thresholds, escalation and repeat windows, "
+             "minimum age, whether the person must live in the area.",
+    "borough_postcode_prefixes": "Postcode outward codes (for example IG11, RM8) of the area the panel covers. "
+                                 "When set, a referral's postcode decides whether the person lives in the area; "
+                                 "when empty, the referrer is asked.",
 }
 
 
@@ -56,3 +72,12 @@ def set_many(values: dict, user=None) -> list[str]:
         audit.record("settings.update", object_type="settings", object_id="panel", detail={"keys": sorted(changed)},
                      user=user)
     return changed
+
+
+def panel_rules() -> PanelRules:
+    """The panel's referral criteria; its instrument and panel type come from their own settings."""
+    values = all_settings()
+    stored = dict(values.get("rules") or {})
+    stored["instrument_id"] = values["instrument_id"]
+    stored["panel_type"] = values["panel_type"]
+    return PanelRules.from_dict(stored)
