@@ -37,9 +37,8 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
         static_folder=str(ROOT / "static"),
     )
     app.config.from_object(default_config)
-    if test_config is None:
-        app.config.from_pyfile("config.py", silent=True)
-    else:
+    app.config.from_pyfile("config.py", silent=True)
+    if test_config:
         app.config.update(test_config)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     _secret_key(app)

@@ -19,31 +19,31 @@ def _setup_link(app, host: str, port: int) -> str | None:
 
 def serve(args) -> int:
     """Serve the app with waitress."""
-    from waitress import serve as waitress_serve
+    from waitress import create_server
 
     started = time.perf_counter()
-    app = create_app(_overrides(args) or None)
+    app = create_app()
     cfg = app.config
     host = args.host or cfg["HOST"]
     port = args.port or cfg["PORT"]
     link = _setup_link(app, host, port)
-    print(f"{cfg['SERVICE_NAME']} {cfg['BOROUGH_NAME']}: data in {app.instance_path}")
-    if link:
-        print("\nNo coordinator account yet. Open this one-time link to create it:\n\n    " + link + "\n")
-    print(f"Serving on http://{host}:{port} (ready in {time.perf_counter() - started:.2f}s). Press Ctrl+C to stop.")
-    sys.stdout.flush()
     kwargs = dict(host=host, port=port, threads=args.threads or cfg["THREADS"],
                   connection_limit=cfg["CONNECTION_LIMIT"], channel_timeout=cfg["CHANNEL_TIMEOUT"],
                   max_request_body_size=cfg["MAX_CONTENT_LENGTH"] + 1024 * 1024, ident="marac")
     if cfg.get("TRUSTED_PROXY"):
         kwargs.update(trusted_proxy=cfg["TRUSTED_PROXY"], trusted_proxy_headers=set(cfg["TRUSTED_PROXY_HEADERS"]),
                       trusted_proxy_count=1)
-    waitress_serve(app, **kwargs)
+    server = create_server(app, **kwargs)  # binds the port now, so "Serving" below is true
+    print(f"{cfg['SERVICE_NAME']} {cfg['BOROUGH_NAME']}: data in {app.instance_path}")
+    if link:
+        print("\nNo coordinator account yet. Open this one-time link to create it:\n\n    " + link + "\n")
+    print(f"Serving on http://{host}:{port} (ready in {time.perf_counter() - started:.2f}s). Press Ctrl+C to stop.")
+    sys.stdout.flush()
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
     return 0
-
-
-def _overrides(args) -> dict:
-    return {}
 
 
 def demo(args) -> int:
