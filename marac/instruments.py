@@ -2,7 +2,7 @@
 borough instruments stored in the database (issue 10) can join the built-ins in one place.
 """
 from marac import settings
-from marac.risk import BUILTIN_INSTRUMENTS, Instrument
+from marac.risk import Instrument
 
 
 class UnknownInstrument(LookupError):
@@ -11,7 +11,10 @@ class UnknownInstrument(LookupError):
 
 def get_instrument(instrument_id: str, version: int | None = None) -> Instrument:
     """The instrument with this id (its current version, or exactly `version`)."""
-    instrument = BUILTIN_INSTRUMENTS.get(instrument_id)
+    from marac import instrument_store  # borough versions in the database (issue 10)
+
+    instrument = (instrument_store.latest(instrument_id) if version is None
+                  else instrument_store.version_of(instrument_id, version))
     if instrument is None or (version is not None and instrument.version != version):
         raise UnknownInstrument(f"no risk instrument {instrument_id!r}"
                                 + (f" version {version}" if version is not None else ""))
@@ -19,8 +22,15 @@ def get_instrument(instrument_id: str, version: int | None = None) -> Instrument
 
 
 def available() -> list[Instrument]:
-    """Every instrument a panel can choose, built-ins first."""
-    return list(BUILTIN_INSTRUMENTS.values())
+    """Every instrument a panel can choose (current versions), built-ins first."""
+    from marac import instrument_store
+
+    return instrument_store.catalogue()
+
+
+def list_instruments() -> list[Instrument]:
+    """The same as available(): every instrument's current version, built-ins first."""
+    return available()
 
 
 def current_instrument() -> Instrument:

@@ -543,3 +543,21 @@ DOMAIN_MODELS = [
     PanelSetting, Person, PersonAlias, Case, CasePerson, Referral, ReferralPerson, PersonMatch,
     ReferralAmendment, Meeting, Listing, ListingInvite, Research, Action, ActionUpdate, Note, Document,
 ]
+
+
+class BoroughInstrument(BaseModel):
+    """One saved version of a borough's own risk instrument (issue 10); built-ins live in marac.risk."""
+
+    instrument_id = CharField(max_length=60)
+    version = IntegerField()
+    json = TextField()  # Instrument.to_dict(), as saved: never edited, a change is a new version
+    created_by = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="+")
+    created_at = DateTimeField(default=_now)
+    active = BooleanField(default=True)
+
+    class Meta:
+        table_name = "borough_instrument"
+        indexes = ((("instrument_id", "version"), True),)
+
+
+DOMAIN_MODELS += [BoroughInstrument]  # issue 10: the instrument editor
