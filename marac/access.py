@@ -102,3 +102,60 @@ def get_case_or_404(case_id: int, user=None):
     if case is None:
         deny(404, object_type="case", object_id=case_id)
     return case
+
+
+# --- case record: actions, notes, documents (issue 7) -----------------------------------------
+
+
+def restricted_filter(model, user):
+    """Where-clause for notes / documents this user may see on a case they may see.
+
+    A restricted entry is visible only to its author's agency and the coordinator.
+    """
+    if user.role == COORDINATOR:
+        return True
+    return (model.restricted == False) | (model.agency == user.agency_id)  # noqa: E712 (SQL, not Python)
+
+
+def _case_child_or_404(model, object_type: str, object_id: int, user, restricted: bool):
+    from marac.models import Case
+
+    user = user or current_user._get_current_object()
+    query = (model.select(model, Case).join(Case)
+             .where((model.id == object_id) & Case.id.in_(visible_cases(user).select(Case.id))))
+    if restricted:
+        where = restricted_filter(model, user)
+        if where is not True:
+            query = query.where(where)
+    obj = query.first()
+    if obj is None:
+        deny(404, object_type=object_type, object_id=object_id)
+    return obj
+
+
+def get_action_or_404(action_id: int, user=None):
+    """The action if this user may see its case; otherwise 404, audited."""
+    from marac.models import Action
+
+    return _case_child_or_404(Action, "action", action_id, user, restricted=False)
+
+
+def get_note_or_404(note_id: int, user=None):
+    """The note if this user may see its case and (when restricted) is of its agency or the coordinator."""
+    from marac.models import Note
+
+    return _case_child_or_404(Note, "note", note_id, user, restricted=True)
+
+
+def get_document_or_404(document_id: int, user=None):
+    """The document if this user may see its case and (when restricted) is of its agency or the coordinator."""
+    from marac.models import Document
+
+    return _case_child_or_404(Document, "document", document_id, user, restricted=True)
+
+
+def may_update_action(user, action) -> bool:
+    """Only the owner agency's people and the coordinator complete or report on an action."""
+    if user.role == COORDINATOR:
+        return True
+    return user.role in (CHAIR, REPRESENTATIVE) and user.agency_id == action.owner_agency_id

@@ -46,3 +46,15 @@ MAX_CONTENT_LENGTH = 16 * 1024 * 1024
 HTMX_CONFIG = '{"includeIndicatorStyles":false,"historyCacheSize":0,"refreshOnHistoryMiss":true}'
 
 TRAINING_MODE = False
+
+# E-mail notices through the council's SMTP relay. MAIL_HOST None: nothing is sent.
+MAIL_HOST = None
+MAIL_PORT = 25
+MAIL_USE_TLS = False  # STARTTLS after connecting
+MAIL_SENDER = "marac-no-reply@localhost"
+MAIL_USERNAME = None
+MAIL_PASSWORD = None
+MAIL_TIMEOUT = 10
+# The address users reach the app on, for links in e-mails (e.g. "https://marac.council.local").
+# None: the address of the request that caused the e-mail, else http://HOST:PORT.
+EXTERNAL_URL = None

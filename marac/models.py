@@ -249,6 +249,7 @@ class Person(BaseModel):
         indexes = (
             (("name_key", "date_of_birth"), False),
             (("date_of_birth", "postcode_key"), False),
+            (("postcode_key",), False),
         )
 
     @property
@@ -483,6 +484,7 @@ class Action(BaseModel):
             (("owner_agency", "status", "due_date"), False),
             (("status", "due_date"), False),
             (("case", "created_at"), False),
+            (("owner_agency", "completed_at"), False),
         )
 
     @classmethod
@@ -500,6 +502,8 @@ class ActionUpdate(BaseModel):
     at = DateTimeField(default=_now)
     kind = CharField(max_length=20)  # created, chased, escalated, completed, cannot, carried, reopened
     text = TextField(default="")
+    # For "carried": the meeting whose review list the overdue action was carried onto.
+    meeting = ForeignKeyField(Meeting, null=True, on_delete="SET NULL", backref="+")
 
     class Meta:
         table_name = "action_update"
@@ -539,10 +543,41 @@ class Document(BaseModel):
         indexes = ((("case", "created_at"), False),)
 
 
+class CaseEvent(BaseModel):
+    """Something that happened to the case itself (closed, reopened, transferred out), for the timeline."""
+
+    case = ForeignKeyField(Case, backref="events", on_delete="CASCADE")
+    user = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="+")
+    agency = ForeignKeyField(Agency, null=True, on_delete="SET NULL", backref="+")
+    at = DateTimeField(default=_now)
+    kind = CharField(max_length=20)  # closed, reopened, transfer_out
+    reason = CharField(max_length=40, default="")
+    text = TextField(default="")
+
+    class Meta:
+        table_name = "case_event"
+        indexes = ((("case", "at"), False),)
+
+
+class MailNotice(BaseModel):
+    """An e-mail notice sent about an object, so each reminder goes once (or once per interval)."""
+
+    kind = CharField(max_length=30)  # action_new, action_due, action_overdue, action_chased, ...
+    object_type = CharField(max_length=40)
+    object_id = IntegerField()
+    sent_at = DateTimeField(default=_now)
+    recipients = IntegerField(default=0)
+
+    class Meta:
+        table_name = "mail_notice"
+        indexes = ((("object_type", "object_id", "kind"), False),)
+
+
 DOMAIN_MODELS = [
     PanelSetting, Person, PersonAlias, Case, CasePerson, Referral, ReferralPerson, PersonMatch,
     ReferralAmendment, Meeting, Listing, ListingInvite, Research, Action, ActionUpdate, Note, Document,
 ]
+DOMAIN_MODELS += [CaseEvent, MailNotice]  # issue 7: the case record
 
 
 class BoroughInstrument(BaseModel):

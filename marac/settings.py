@@ -15,6 +15,13 @@ DEFAULTS: dict[str, object] = {
     "panel_name": "Anytown MARAC",
     "panel_type": "domestic_abuse",  # domestic_abuse or community
     "preset": "",
+    # Case record and actions (issue 7)
+    "action_due_days": 14,
+    "action_due_soon_days": 7,
+    "reminder_due_days": 3,
+    "overdue_reminder_every_days": 7,
+    "document_max_mb": 10,
+    "flag_months": 12,
     # Referral form (issue 3). The instrument new referrals are scored with (see
     # marac.instruments.get_instrument), and the panel's referral criteria (PanelRules as data;
     # its instrument_id and panel_type are taken from the two settings above, not from here).
@@ -28,6 +35,12 @@ HELP: dict[str, str] = {
     "panel_name": "The panel's name as shown on agendas and minutes.",
     "panel_type": "A domestic-abuse MARAC or a Community (ASB) MARAC.",
     "preset": "The preset this panel started from.",
+    "action_due_days": "Days from agreeing an action to its default due date.",
+    "action_due_soon_days": "An open action due within this many days shows as 'due soon'.",
+    "reminder_due_days": "E-mail the owner agency this many days before an action is due.",
+    "overdue_reminder_every_days": "Repeat the overdue e-mail to the owner agency every this many days.",
+    "document_max_mb": "Largest document that can be uploaded to a case, in megabytes (at most 15).",
+    "flag_months": "Agencies flag and tag a case's files for this many months after its last referral.",
     "instrument_id": "The risk checklist new referrals are scored with (a referral keeps the version it was "
                      "scored with).",
     "rules": "The referral criteria: which are switched on, thresholds, escalation and repeat windows, "

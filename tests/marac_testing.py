@@ -43,3 +43,42 @@ def make_user(role="representative", agency=None, email=None, **kw) -> User:
 
 def login(client, user, password=TEST_PASSWORD, follow=False):
     return client.post("/login", data={"email": user.email, "password": password}, follow_redirects=follow)
+
+
+# --- case record factories (issue 7) ------------------------------------------------------------
+
+
+def make_person(given_name="Alex", family_name=None, date_of_birth=None, postcode="", **kw):
+    """A fictional person with the forgiving search keys filled in."""
+    from marac.cases import name_key, postcode_key
+    from marac.models import Person
+
+    family_name = family_name if family_name is not None else f"Testperson{next(_counter)}"
+    return Person.create(given_name=given_name, family_name=family_name, name_key=name_key(given_name, family_name),
+                         date_of_birth=date_of_birth, postcode=postcode, postcode_key=postcode_key(postcode), **kw)
+
+
+def make_case(number=None, people=(), **kw):
+    """A case; people is a list of (Person, role)."""
+    from marac.models import Case, CasePerson
+
+    case = Case.create(number=number or f"TC-{next(_counter):05d}", **kw)
+    for person, role in people:
+        CasePerson.create(case=case, person=person, role=role)
+    return case
+
+
+def make_action(case, owner_agency, description="Fictional action for a test", due_date=None, **kw):
+    from datetime import date
+
+    from marac.models import Action
+
+    return Action.create(case=case, owner_agency=owner_agency, description=description,
+                         due_date=due_date or date(2026, 11, 16), **kw)
+
+
+def make_note(case, author, text="A fictional note", category="contact", restricted=False, **kw):
+    from marac.models import Note
+
+    return Note.create(case=case, author=author, agency=author.agency_id, text=text, category=category,
+                       restricted=restricted, **kw)
