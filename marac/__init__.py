@@ -42,6 +42,12 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
         app.config.update(test_config)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     _secret_key(app)
+    if app.config.get("TRAINING_MODE"):
+        # Training (issue 10) never touches the real database and never sends e-mail, whatever
+        # instance/config.py says; its own cookie and port let it run beside the real service.
+        app.config.update(
+            DATABASE_URL="sqlite:///" + str(Path(app.instance_path) / "training.db").replace("\\", "/"),
+            MAIL_HOST=None, SESSION_COOKIE_NAME="marac_training_session", PORT=app.config["TRAINING_PORT"])
     if not app.config["DATABASE_URL"]:
         app.config["DATABASE_URL"] = "sqlite:///" + str(Path(app.instance_path) / "marac.db").replace("\\", "/")
 

@@ -22,19 +22,29 @@ def serve(args) -> int:
     from waitress import create_server
 
     started = time.perf_counter()
-    app = create_app()
+    app = create_app({"TRAINING_MODE": True} if getattr(args, "training", False) else None)
     cfg = app.config
+    if cfg["TRAINING_MODE"]:
+        from marac import training  # issue 10: a fictional borough in instance/training.db
+
+        training_accounts = training.prepare(app)
     host = args.host or cfg["HOST"]
     port = args.port or cfg["PORT"]
     link = _setup_link(app, host, port)
     kwargs = dict(host=host, port=port, threads=args.threads or cfg["THREADS"],
                   connection_limit=cfg["CONNECTION_LIMIT"], channel_timeout=cfg["CHANNEL_TIMEOUT"],
+                  # Look for idle channels every few seconds (waitress: every 30 s), so connections left
+                  # idle past channel_timeout free their slots promptly for new users (SECURITY.md 35).
+                  cleanup_interval=max(1, min(5, cfg["CHANNEL_TIMEOUT"])),
                   max_request_body_size=cfg["MAX_CONTENT_LENGTH"] + 1024 * 1024, ident="marac")
     if cfg.get("TRUSTED_PROXY"):
         kwargs.update(trusted_proxy=cfg["TRUSTED_PROXY"], trusted_proxy_headers=set(cfg["TRUSTED_PROXY_HEADERS"]),
                       trusted_proxy_count=1)
     server = create_server(app, **kwargs)  # binds the port now, so "Serving" below is true
     print(f"{cfg['SERVICE_NAME']} {cfg['BOROUGH_NAME']}: data in {app.instance_path}")
+    if cfg["TRAINING_MODE"]:
+        print("TRAINING MODE: fictional data in training.db; no e-mail is sent. Reset: python app.py reset-training")
+        training.print_accounts(training_accounts)
     if link:
         print("\nNo coordinator account yet. Open this one-time link to create it:\n\n    " + link + "\n")
     print(f"Serving on http://{host}:{port} (ready in {time.perf_counter() - started:.2f}s). Press Ctrl+C to stop.")
@@ -90,11 +100,21 @@ def setup_link(args) -> int:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="app.py", description="MARAC case management")
     parser.add_argument("command", nargs="?", default="serve",
-                        choices=["serve", "demo", "verify-audit", "setup-link"],
-                        help="serve (default), demo: load the fictional demo borough, verify-audit, setup-link")
+                        choices=["serve", "demo", "verify-audit", "setup-link",
+                                 "backup", "restore", "check", "reset-training"],
+                        help="serve (default), demo: load the fictional demo borough, verify-audit, setup-link, "
+                             "backup, restore FILE --to FOLDER, check [FILE], reset-training")
+    parser.add_argument("file", nargs="?", help="restore: the backup file; check: a database file (optional)")
+    parser.add_argument("--to", help="restore: a new, empty folder to restore into")
+    parser.add_argument("--training", action="store_true",
+                        help="serve the fictional training borough (instance/training.db) with a TRAINING banner")
     parser.add_argument("--host")
     parser.add_argument("--port", type=int)
     parser.add_argument("--threads", type=int)
     args = parser.parse_args(argv)
     commands = {"serve": serve, "demo": demo, "verify-audit": verify_audit, "setup-link": setup_link}
+    from marac import backup, training  # issue 10
+
+    commands.update({"backup": backup.backup_command, "restore": backup.restore_command,
+                     "check": backup.check_command, "reset-training": training.reset_command})
     return commands[args.command](args)

@@ -58,3 +58,10 @@ MAIL_TIMEOUT = 10
 # The address users reach the app on, for links in e-mails (e.g. "https://marac.council.local").
 # None: the address of the request that caused the e-mail, else http://HOST:PORT.
 EXTERNAL_URL = None
+
+# Backups (python app.py backup): None means <instance>/backups. Older copies beyond BACKUP_KEEP are deleted.
+BACKUP_DIR = None
+BACKUP_KEEP = 14
+# Training mode (python app.py --training) serves instance/training.db on this port, so it can run
+# beside the real service on the same machine.
+TRAINING_PORT = 8081
