@@ -6,6 +6,7 @@ token, or a person's name, date of birth or address (objects are named by type a
 """
 import hashlib
 import json
+import uuid
 from dataclasses import dataclass
 
 from flask import g, has_request_context, request
@@ -53,6 +54,16 @@ def _actor(user):
     return user.id, user.name, user.role, user.agency_id
 
 
+def _request_id() -> str:
+    """This request's id. A refusal raised before the app's own before_request hook (a CSRF
+    failure) has none yet: give it one, so its audit row and X-Request-Id header still match."""
+    if not has_request_context():
+        return ""
+    if not g.get("request_id"):
+        g.request_id = uuid.uuid4().hex
+    return g.request_id
+
+
 def record(action: str, obj=None, *, object_type: str = "", object_id="", detail: dict | None = None, user=None):
     """Append one audit row (who, when, what, from where) chained to the previous one."""
     if obj is not None:
@@ -74,7 +85,7 @@ def record(action: str, obj=None, *, object_type: str = "", object_id="", detail
         "object_id": "" if object_id in (None, "") else str(object_id),
         "detail": json.dumps(detail, sort_keys=True, ensure_ascii=False) if detail else "",
         "ip": (request.remote_addr or "") if has_request_context() else "",
-        "request_id": g.get("request_id", "") if has_request_context() else "",
+        "request_id": _request_id(),
     }
     # The chain needs the last hash read and the new row written under one write lock.
     with db.atomic():

@@ -1,7 +1,9 @@
 """The database: one proxy, bound in the factory; pragmas, per-request connections, migrations."""
 import importlib
 import pkgutil
+import sqlite3
 
+from peewee import DatabaseError as PeeweeDatabaseError
 from peewee import DatabaseProxy, SqliteDatabase
 from playhouse.db_url import connect as connect_url
 
@@ -38,7 +40,11 @@ def init_db(url: str, busy_timeout_ms: int = 5000):
     db.initialize(database)
     with database.connection_context():
         if is_sqlite():
-            ok = database.execute_sql("PRAGMA quick_check").fetchone()[0]
+            try:
+                ok = database.execute_sql("PRAGMA quick_check").fetchone()[0]
+            except (PeeweeDatabaseError, sqlite3.DatabaseError) as exc:
+                # Some damage makes the check itself fail ("database disk image is malformed").
+                ok = str(exc)
             if ok != "ok":
                 raise DatabaseCheckFailed(f"SQLite quick_check failed: {ok}")
         migrate(database)

@@ -407,6 +407,7 @@ class Meeting(BaseModel):
 
     class Meta:
         table_name = "meeting"
+        indexes = ((("status", "starts_at"), False),)  # m0300
 
 
 class Listing(BaseModel):
@@ -427,7 +428,8 @@ class Listing(BaseModel):
 
     class Meta:
         table_name = "listing"
-        indexes = ((("meeting", "case"), True), (("case", "meeting"), False))
+        indexes = ((("meeting", "case"), True), (("case", "meeting"), False),
+                   (("meeting", "position"), False))  # m0300
 
 
 class ListingInvite(BaseModel):
@@ -596,3 +598,39 @@ class BoroughInstrument(BaseModel):
 
 
 DOMAIN_MODELS += [BoroughInstrument]  # issue 10: the instrument editor
+
+
+# --- the agenda board (issue 5, migration m0300) -------------------------------------------------
+
+
+class MoveRequest(BaseModel):
+    """An agency's request to have a listed case heard at another point of the meeting."""
+
+    meeting = ForeignKeyField(Meeting, backref="move_requests", on_delete="CASCADE")
+    listing = ForeignKeyField(Listing, backref="move_requests", on_delete="CASCADE")
+    agency = ForeignKeyField(Agency, on_delete="CASCADE", backref="+")
+    user = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="+")
+    note = CharField(max_length=300, default="")
+    created_at = DateTimeField(default=_now)
+
+    class Meta:
+        table_name = "move_request"
+        indexes = ((("meeting", "agency"), False),)
+
+
+class AgendaVersion(BaseModel):
+    """An agenda as circulated: frozen lines (JSON), so each agency's copy can be shown again exactly."""
+
+    meeting = ForeignKeyField(Meeting, backref="agenda_versions", on_delete="CASCADE")
+    version = IntegerField()
+    circulated_at = DateTimeField(default=_now)
+    circulated_by = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="+")
+    late = BooleanField(default=False)
+    content = TextField()
+
+    class Meta:
+        table_name = "agenda_version"
+        indexes = ((("meeting", "version"), True),)
+
+
+DOMAIN_MODELS += [MoveRequest, AgendaVersion]  # issue 5: the agenda board

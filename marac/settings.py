@@ -15,6 +15,23 @@ DEFAULTS: dict[str, object] = {
     "panel_name": "Anytown MARAC",
     "panel_type": "domestic_abuse",  # domestic_abuse or community
     "preset": "",
+    # Meetings and the agenda board (issue 5). Times are UK local "HH:MM"; days before a meeting are
+    # working days (weekends and England & Wales bank holidays skipped) unless the name says otherwise.
+    "meeting_frequency": "monthly",  # weekly, fortnightly, three_weekly, monthly
+    "meeting_weekday": 2,  # Monday = 0
+    "meeting_week_of_month": 2,  # monthly: 1-4, or -1 for the last
+    "meeting_start_time": "09:30",
+    "meeting_venue": "",
+    "referral_deadline_working_days": 8,
+    "referral_deadline_time": "17:00",
+    "circulation_working_days": 5,
+    "circulation_time": "12:00",
+    "minutes_due_working_days": 5,
+    "minutes_per_case": 15,
+    "minutes_per_information_case": 5,
+    "agenda_order": "children_first",  # children_first, highest_risk_first, referral_order
+    "move_request_limit": 2,  # 0: no limit
+    "written_info_days_before": 2,  # calendar days
     # Case record and actions (issue 7)
     "action_due_days": 14,
     "action_due_soon_days": 7,
@@ -35,6 +52,27 @@ HELP: dict[str, str] = {
     "panel_name": "The panel's name as shown on agendas and minutes.",
     "panel_type": "A domestic-abuse MARAC or a Community (ASB) MARAC.",
     "preset": "The preset this panel started from.",
+    "meeting_frequency": "How often the panel meets: every week, two weeks, three weeks, or once a month.",
+    "meeting_weekday": "The day of the week the panel meets.",
+    "meeting_week_of_month": "For monthly meetings: which of that weekday in the month (for example the second "
+                             "Wednesday).",
+    "meeting_start_time": "When meetings start (24-hour clock, for example 09:30).",
+    "meeting_venue": "Where meetings are usually held.",
+    "referral_deadline_working_days": "A referral is listed at a meeting when it arrives this many working days "
+                                      "before it (B&D and Redbridge: 8).",
+    "referral_deadline_time": "The time of day of the referral deadline (B&D: 17:00).",
+    "circulation_working_days": "The agenda is circulated this many working days before the meeting (5).",
+    "circulation_time": "The time of day the agenda is due out (B&D: 12:00).",
+    "minutes_due_working_days": "Minutes or the action summary go out within this many working days after "
+                                "the meeting (Redbridge 6, B&D 5).",
+    "minutes_per_case": "Minutes allowed for each case on the agenda (B&D 15, Liverpool 10).",
+    "minutes_per_information_case": "Minutes allowed for a case listed for information only.",
+    "agenda_order": "How new cases are placed on the agenda: children or pregnancy first and information-only "
+                    "last (B&D), highest risk first (Liverpool), or in the order referred.",
+    "move_request_limit": "Requests from one agency to move cases at a meeting before the board warns "
+                          "(Liverpool: 2). 0 means no limit.",
+    "written_info_days_before": "An agency that cannot attend sends written information at least this many "
+                                "days before the meeting (Liverpool: 2).",
     "action_due_days": "Days from agreeing an action to its default due date.",
     "action_due_soon_days": "An open action due within this many days shows as 'due soon'.",
     "reminder_due_days": "E-mail the owner agency this many days before an action is due.",

@@ -101,7 +101,9 @@ def audit_log():
         if form.date_to.data:
             query = query.where(AuditEvent.at < datetime.combine(form.date_to.data + timedelta(days=1), time.min))
     page = max(request.args.get("page", 1, type=int), 1)
-    events = list(query.paginate(page, AUDIT_PAGE_SIZE + 1))
+    # One row more than a page tells whether an older page exists (paginate(page, size + 1)
+    # would shift every later page by one row and never show the row at each boundary).
+    events = list(query.limit(AUDIT_PAGE_SIZE + 1).offset((page - 1) * AUDIT_PAGE_SIZE))
     has_next = len(events) > AUDIT_PAGE_SIZE
     events = events[:AUDIT_PAGE_SIZE]
     user_ids = {e.user_id for e in events if e.user_id}

@@ -19,29 +19,42 @@ from wtforms import (
     StringField,
     SubmitField,
 )
-from wtforms.validators import InputRequired, Length, Optional, Regexp, ValidationError
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp, ValidationError
 
 from marac import accounts, passwords
 from marac.forms import EMAIL_PATTERN, choices
 from marac.models import AGENCY_KINDS, ROLES, Agency, User
 
 
+class GovDateField(DateField):
+    """A DateField for GovDateInput, whose three inputs (day, month, year) share one name.
+
+    The widget unpacks exactly three raw values, so a request without the field (the audit
+    filter on first visit, a partial post) or with a crafted number of values would crash the
+    page with a 500. Those re-render as blank or as typed (a wrong count fails to parse anyway)."""
+
+    def process(self, formdata, *args, **kwargs):
+        super().process(formdata, *args, **kwargs)
+        if self.raw_data is not None and len(self.raw_data) != 3:
+            self.raw_data = (list(self.raw_data) + ["", ""])[:3] if self.raw_data else None
+
+
 class AgencyForm(FlaskForm):
     name = StringField("Agency name", widget=GovTextInput(),
-                       validators=[InputRequired(message="Enter the agency name"), Length(max=200)])
+                       validators=[DataRequired(message="Enter the agency name"), Length(max=200)])
     kind = RadioField("Membership", choices=choices(AGENCY_KINDS), widget=GovRadioInput(),
                       validators=[InputRequired(message="Select the kind of membership")])
     is_police = BooleanField("This agency is the police (its professional-judgement referrals go to the chair)",
                              widget=GovCheckboxInput())
-    isa_signed_on = DateField("Information sharing agreement signed on", widget=GovDateInput(),
-                              description="For example, 27 3 2025. Leave blank if not signed.",
-                              validators=[Optional()],
-                              format="%d %m %Y")
+    isa_signed_on = GovDateField("Information sharing agreement signed on", widget=GovDateInput(),
+                                 description="For example, 27 3 2025. Leave blank if not signed.",
+                                 validators=[Optional()],
+                                 format="%d %m %Y")
     isa_signatory = StringField("Signatory", widget=GovTextInput(), validators=[Length(max=200)])
     dpo_contact = StringField("Data Protection Officer contact", widget=GovTextInput(),
                               description="Name, e-mail or phone", validators=[Length(max=300)])
-    withdrawn_on = DateField("Withdrew from the agreement on", widget=GovDateInput(), validators=[Optional()],
-                             format="%d %m %Y")
+    withdrawn_on = GovDateField("Withdrew from the agreement on", widget=GovDateInput(), validators=[Optional()],
+                                format="%d %m %Y")
     submit = SubmitField("Save agency", widget=GovSubmitInput())
 
     def __init__(self, *args, agency=None, **kwargs):
@@ -54,7 +67,8 @@ class AgencyForm(FlaskForm):
             raise ValidationError("An agency with this name already exists")
 
     def validate_isa_signatory(self, field):
-        if self.isa_signed_on.data and not field.data.strip():
+        # A field missing from the post is None in WTForms 3, not "".
+        if self.isa_signed_on.data and not (field.data or "").strip():
             raise ValidationError("Enter who signed the agreement")
 
     def validate_withdrawn_on(self, field):
@@ -67,20 +81,21 @@ class AgencyForm(FlaskForm):
             "kind": self.kind.data,
             "is_police": bool(self.is_police.data),
             "isa_signed_on": self.isa_signed_on.data,
-            "isa_signatory": self.isa_signatory.data.strip(),
-            "dpo_contact": self.dpo_contact.data.strip(),
+            "isa_signatory": (self.isa_signatory.data or "").strip(),
+            "dpo_contact": (self.dpo_contact.data or "").strip(),
             "withdrawn_on": self.withdrawn_on.data,
         }
 
 
 class UserForm(FlaskForm):
     name = StringField("Full name", widget=GovTextInput(),
-                       validators=[InputRequired(message="Enter the person's full name"), Length(max=200)])
+                       validators=[DataRequired(message="Enter the person's full name"), Length(max=200)])
     email = EmailField("Work e-mail address", widget=GovTextInput(),
                        validators=[InputRequired(message="Enter a work e-mail address"),
                                    Regexp(EMAIL_PATTERN, message="Enter an e-mail address like name@agency.gov.uk"),
                                    Length(max=254)])
-    agency = SelectField("Agency", widget=GovSelect(), coerce=int,
+    # validate_agency checks the agency exists, with a GOV.UK message instead of "Not a valid choice".
+    agency = SelectField("Agency", widget=GovSelect(), coerce=int, validate_choice=False,
                          validators=[InputRequired(message="Select the agency")])
     role = RadioField("Role", choices=choices(ROLES), widget=GovRadioInput(),
                       validators=[InputRequired(message="Select a role")])
@@ -143,8 +158,8 @@ class AuditFilterForm(FlaskForm):
     object_type = StringField("Object type", widget=GovTextInput(), validators=[Optional(), Length(max=40)],
                               description="For example: user, agency, case, referral")
     object_id = StringField("Object number", widget=GovTextInput(), validators=[Optional(), Length(max=40)])
-    date_from = DateField("From", widget=GovDateInput(), validators=[Optional()], format="%d %m %Y")
-    date_to = DateField("To", widget=GovDateInput(), validators=[Optional()], format="%d %m %Y")
+    date_from = GovDateField("From", widget=GovDateInput(), validators=[Optional()], format="%d %m %Y")
+    date_to = GovDateField("To", widget=GovDateInput(), validators=[Optional()], format="%d %m %Y")
     submit = SubmitField("Filter", widget=GovSubmitInput())
 
     def __init__(self, *args, **kwargs):

@@ -3,7 +3,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import GovPasswordInput, GovSubmitInput, GovTextInput
 from wtforms import EmailField, PasswordField, StringField, SubmitField
-from wtforms.validators import EqualTo, InputRequired, Length, Regexp, ValidationError
+from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, Regexp, ValidationError
 
 from marac import accounts, passwords
 from marac.forms import EMAIL_PATTERN
@@ -26,14 +26,14 @@ class NewPasswordMixin:
 
 class SetupForm(NewPasswordMixin, FlaskForm):
     name = StringField("Your full name", widget=GovTextInput(),
-                       validators=[InputRequired(message="Enter your full name"), Length(max=200)])
+                       validators=[DataRequired(message="Enter your full name"), Length(max=200)])
     email = EmailField("Work e-mail address", widget=GovTextInput(),
                        validators=[InputRequired(message="Enter your work e-mail address"),
                                    Regexp(EMAIL_PATTERN, message="Enter an e-mail address like name@council.gov.uk"),
                                    Length(max=254)])
     agency_name = StringField("Your team or agency", widget=GovTextInput(),
                               description="For example, the council's community safety team",
-                              validators=[InputRequired(message="Enter your team or agency"), Length(max=200)])
+                              validators=[DataRequired(message="Enter your team or agency"), Length(max=200)])
     password = PasswordField("Password", widget=GovPasswordInput(),
                              description=f"At least {passwords.MIN_LENGTH} characters. "
                                          "A few unrelated words work well.",

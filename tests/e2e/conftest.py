@@ -221,7 +221,8 @@ def signed_in(page_factory, base_url):
         pg = page_factory(base_url)
         pg.goto("/login")
         pg.get_by_label("E-mail address").fill(user.email)
-        pg.get_by_label("Password").fill(password)
+        # exact: the GOV.UK password input's "Show password" button also matches "Password"
+        pg.get_by_label("Password", exact=True).fill(password)
         pg.get_by_role("button", name="Sign in").click()
         pg.wait_for_url(lambda url: "/login" not in url)
         return pg
