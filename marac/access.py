@@ -104,6 +104,33 @@ def get_case_or_404(case_id: int, user=None):
     return case
 
 
+# --- referrals (issue 3) ----------------------------------------------------------------------
+
+
+def visible_referrals(user):
+    """Referrals this user may open: the coordinator all (drafts too); the chair every submitted
+    one and their own; anyone else only their own."""
+    from marac.models import Referral
+
+    query = Referral.select()
+    if user.role == COORDINATOR:
+        return query
+    if user.role == CHAIR:
+        return query.where((Referral.author == user.id) | (Referral.status != "draft"))
+    return query.where(Referral.author == user.id)
+
+
+def get_referral_or_404(referral_id: int, user=None):
+    """The referral if this user may see it (visible_referrals); otherwise 404, audited."""
+    from marac.models import Referral
+
+    user = user or current_user._get_current_object()
+    referral = visible_referrals(user).where(Referral.id == referral_id).first()
+    if referral is None:
+        deny(404, object_type="referral", object_id=referral_id)
+    return referral
+
+
 # --- case record: actions, notes, documents (issue 7) -----------------------------------------
 
 

@@ -125,9 +125,12 @@ def set_many(values: dict, user=None) -> list[str]:
     return changed
 
 
-def panel_rules() -> PanelRules:
-    """The panel's referral criteria; its instrument and panel type come from their own settings."""
-    values = all_settings()
+def panel_rules(values: dict | None = None) -> PanelRules:
+    """The panel's referral criteria; its instrument and panel type come from their own settings.
+
+    `values`: settings already read with all_settings(), to save a query.
+    """
+    values = values if values is not None else all_settings()
     stored = dict(values.get("rules") or {})
     stored["instrument_id"] = values["instrument_id"]
     stored["panel_type"] = values["panel_type"]
