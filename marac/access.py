@@ -238,3 +238,52 @@ def get_listing_or_404(meeting, listing_id: int, user=None):
     if listing is None:
         deny(404, object_type="listing", object_id=listing_id)
     return listing
+
+
+# --- running the meeting (issue 6) ----------------------------------------------------------------
+
+
+def is_approved_observer(user, meeting) -> bool:
+    """An observer account the coordinator approved for this meeting (observers see nothing else)."""
+    from marac.models import Attendance
+
+    return user.role == OBSERVER and Attendance.select().where(
+        (Attendance.meeting == meeting.id) & (Attendance.user == user.id)
+        & (Attendance.capacity == "observer") & (Attendance.observer_status == "approved")).exists()
+
+
+def get_run_meeting_or_404(meeting_id: int, user=None):
+    """The meeting for its run screens: as get_meeting_or_404, plus an observer approved for it."""
+    from marac.models import Meeting
+
+    user = user or current_user._get_current_object()
+    if user.role == OBSERVER:
+        meeting = Meeting.get_or_none(Meeting.id == meeting_id)
+        if meeting is None or not is_approved_observer(user, meeting):
+            deny(404, object_type="meeting", object_id=meeting_id)
+        return meeting
+    return get_meeting_or_404(meeting_id, user)
+
+
+def run_listing_filter(user):
+    """listing_filter for the run screens: an (approved) observer sees no closed-session listing."""
+    from marac.models import Listing
+
+    if user.role == OBSERVER:
+        return Listing.kind != "closed"
+    return listing_filter(user)
+
+
+def get_run_listing_or_404(meeting, listing_id: int, user=None):
+    """A listing of this meeting for the run screens (get_listing_or_404, or an observer's view)."""
+    from marac.models import Case, Listing
+
+    user = user or current_user._get_current_object()
+    if user.role != OBSERVER:
+        return get_listing_or_404(meeting, listing_id, user)
+    listing = (Listing.select(Listing, Case).join(Case)
+               .where((Listing.id == listing_id) & (Listing.meeting == meeting.id) & Case.deleted_at.is_null()
+                      & run_listing_filter(user)).first())
+    if listing is None:
+        deny(404, object_type="listing", object_id=listing_id)
+    return listing

@@ -6,10 +6,19 @@ a referral freezes its instrument and verdict, so changing a setting never rewri
 """
 import json
 
-from marac import audit, clock
+from marac import audit, clock, standard_actions
 from marac.db import db
 from marac.models import PanelSetting
 from marac.risk import PanelRules
+
+# Our own wording (issue 6), modelled on the confidentiality agreements MARACs sign at each meeting.
+CONFIDENTIALITY_STATEMENT = (
+    "Everything shared at this meeting is confidential. It is shared only to reduce the risk of harm to the "
+    "people discussed, under the information sharing agreement. Do not pass it on except to colleagues who "
+    "need it to carry out the actions agreed, and never tell a perpetrator what was discussed or that an action "
+    "came from this meeting. Keep any notes secure and destroy them when the minutes arrive. If you hold "
+    "information that would put someone at risk if shared, speak to the chair first."
+)
 
 DEFAULTS: dict[str, object] = {
     "panel_name": "Anytown MARAC",
@@ -47,6 +56,12 @@ DEFAULTS: dict[str, object] = {
     # Outward codes (the part of a postcode before the space, e.g. "IG11") of the area the panel
     # covers. Empty: the referrer answers "does the person live in the area?" instead.
     "borough_postcode_prefixes": [],
+    # Running the meeting (issue 6): observers allowed at one meeting (B&D: 2; 0: none), the
+    # statement the chair reads and each attendee agrees to, and the panel's standard actions
+    # (marac.standard_actions: a preset's list, or the domestic-abuse list by default).
+    "observer_limit": 2,
+    "confidentiality_statement": CONFIDENTIALITY_STATEMENT,
+    "standard_actions": standard_actions.DOMESTIC_ABUSE,
 }
 HELP: dict[str, str] = {
     "panel_name": "The panel's name as shown on agendas and minutes.",
@@ -86,6 +101,11 @@ HELP: dict[str, str] = {
     "borough_postcode_prefixes": "Postcode outward codes (for example IG11, RM8) of the area the panel covers. "
                                  "When set, a referral's postcode decides whether the person lives in the area; "
                                  "when empty, the referrer is asked.",
+    "observer_limit": "Observers the coordinator may approve for one meeting (B&D: 2). 0 means no observers.",
+    "confidentiality_statement": "The statement the chair reads at the start of each meeting; every attendee "
+                                 "agrees to it before they can see case details.",
+    "standard_actions": "Actions proposed for each case (flag and tag, TACAU, IDVA referral, feedback to the "
+                        "victim, MASH and adult safeguarding referrals), with their owner and when they apply.",
 }
 
 

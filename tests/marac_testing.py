@@ -120,3 +120,18 @@ def make_agenda_case(victim=("Ava", "Testfield"), perpetrator=("Bo", "Testfield"
         Referral.create(author=author, agency=agency, status=ref_kw.pop("status", "accepted"), case=case,
                         submitted_at=submitted_at or datetime(2026, 11, 2, 9, 0), **ref_kw)
     return case
+
+
+# --- running the meeting (issue 6) -----------------------------------------------------------------
+
+
+def make_listing(meeting, case, position=None, kind="full", invited=(), **kw):
+    """A case on a meeting's agenda (kind full, information or closed; closed: invited agencies)."""
+    from marac.models import Listing, ListingInvite
+
+    if position is None:
+        position = Listing.select().where(Listing.meeting == meeting.id).count() + 1
+    listing = Listing.create(meeting=meeting, case=case, position=position, kind=kind, **kw)
+    for agency in invited:
+        ListingInvite.create(listing=listing, agency=agency)
+    return listing
