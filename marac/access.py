@@ -104,6 +104,33 @@ def get_case_or_404(case_id: int, user=None):
     return case
 
 
+# --- referrals (issue 3) ----------------------------------------------------------------------
+
+
+def visible_referrals(user):
+    """Referrals this user may open: the coordinator all (drafts too); the chair every submitted
+    one and their own; anyone else only their own."""
+    from marac.models import Referral
+
+    query = Referral.select()
+    if user.role == COORDINATOR:
+        return query
+    if user.role == CHAIR:
+        return query.where((Referral.author == user.id) | (Referral.status != "draft"))
+    return query.where(Referral.author == user.id)
+
+
+def get_referral_or_404(referral_id: int, user=None):
+    """The referral if this user may see it (visible_referrals); otherwise 404, audited."""
+    from marac.models import Referral
+
+    user = user or current_user._get_current_object()
+    referral = visible_referrals(user).where(Referral.id == referral_id).first()
+    if referral is None:
+        deny(404, object_type="referral", object_id=referral_id)
+    return referral
+
+
 # --- case record: actions, notes, documents (issue 7) -----------------------------------------
 
 
@@ -159,3 +186,104 @@ def may_update_action(user, action) -> bool:
     if user.role == COORDINATOR:
         return True
     return user.role in (CHAIR, REPRESENTATIVE) and user.agency_id == action.owner_agency_id
+
+
+# --- meetings and agenda listings (issue 5) ------------------------------------------------------
+
+
+def may_see_meetings(user) -> bool:
+    """Coordinator and chair; a representative only while their agency is a member of the agreement."""
+    if user.role in (COORDINATOR, CHAIR):
+        return True
+    return user.role == REPRESENTATIVE and user.agency.is_member
+
+
+def listing_filter(user):
+    """A where-clause for the agenda listings this user may see (True / False for all / none).
+
+    The same rule as case_filter's "listed" branch, so every listing shown is of a case the user may
+    open: a member agency's representative sees open listings, and closed-session listings only when
+    their agency is invited. Coordinator and chair see every listing.
+    """
+    from marac.models import Listing, ListingInvite
+
+    if user.role in (COORDINATOR, CHAIR):
+        return True
+    if not may_see_meetings(user):
+        return False
+    invited = ListingInvite.select(ListingInvite.listing).where(ListingInvite.agency == user.agency_id)
+    return (Listing.kind != "closed") | Listing.id.in_(invited)
+
+
+def get_meeting_or_404(meeting_id: int, user=None):
+    """The meeting if this user may see meetings at all; otherwise 404, audited."""
+    from marac.models import Meeting
+
+    user = user or current_user._get_current_object()
+    meeting = Meeting.get_or_none(Meeting.id == meeting_id) if may_see_meetings(user) else None
+    if meeting is None:
+        deny(404, object_type="meeting", object_id=meeting_id)
+    return meeting
+
+
+def get_listing_or_404(meeting, listing_id: int, user=None):
+    """A listing of this meeting that the user may see (closed sessions: invited agencies); else 404."""
+    from marac.models import Case, Listing
+
+    user = user or current_user._get_current_object()
+    query = (Listing.select(Listing, Case).join(Case)
+             .where((Listing.id == listing_id) & (Listing.meeting == meeting.id) & Case.deleted_at.is_null()))
+    where = listing_filter(user)
+    listing = None if where is False else (query if where is True else query.where(where)).first()
+    if listing is None:
+        deny(404, object_type="listing", object_id=listing_id)
+    return listing
+
+
+# --- running the meeting (issue 6) ----------------------------------------------------------------
+
+
+def is_approved_observer(user, meeting) -> bool:
+    """An observer account the coordinator approved for this meeting (observers see nothing else)."""
+    from marac.models import Attendance
+
+    return user.role == OBSERVER and Attendance.select().where(
+        (Attendance.meeting == meeting.id) & (Attendance.user == user.id)
+        & (Attendance.capacity == "observer") & (Attendance.observer_status == "approved")).exists()
+
+
+def get_run_meeting_or_404(meeting_id: int, user=None):
+    """The meeting for its run screens: as get_meeting_or_404, plus an observer approved for it."""
+    from marac.models import Meeting
+
+    user = user or current_user._get_current_object()
+    if user.role == OBSERVER:
+        meeting = Meeting.get_or_none(Meeting.id == meeting_id)
+        if meeting is None or not is_approved_observer(user, meeting):
+            deny(404, object_type="meeting", object_id=meeting_id)
+        return meeting
+    return get_meeting_or_404(meeting_id, user)
+
+
+def run_listing_filter(user):
+    """listing_filter for the run screens: an (approved) observer sees no closed-session listing."""
+    from marac.models import Listing
+
+    if user.role == OBSERVER:
+        return Listing.kind != "closed"
+    return listing_filter(user)
+
+
+def get_run_listing_or_404(meeting, listing_id: int, user=None):
+    """A listing of this meeting for the run screens (get_listing_or_404, or an observer's view)."""
+    from marac.models import Case, Listing
+
+    user = user or current_user._get_current_object()
+    if user.role != OBSERVER:
+        return get_listing_or_404(meeting, listing_id, user)
+    listing = (Listing.select(Listing, Case).join(Case)
+               .where((Listing.id == listing_id) & (Listing.meeting == meeting.id) & Case.deleted_at.is_null()
+                      & run_listing_filter(user)).first())
+    if listing is None:
+        deny(404, object_type="listing", object_id=listing_id)
+    return listing

@@ -407,6 +407,7 @@ class Meeting(BaseModel):
 
     class Meta:
         table_name = "meeting"
+        indexes = ((("status", "starts_at"), False),)  # m0300
 
 
 class Listing(BaseModel):
@@ -427,7 +428,8 @@ class Listing(BaseModel):
 
     class Meta:
         table_name = "listing"
-        indexes = ((("meeting", "case"), True), (("case", "meeting"), False))
+        indexes = ((("meeting", "case"), True), (("case", "meeting"), False),
+                   (("meeting", "position"), False))  # m0300
 
 
 class ListingInvite(BaseModel):
@@ -596,3 +598,178 @@ class BoroughInstrument(BaseModel):
 
 
 DOMAIN_MODELS += [BoroughInstrument]  # issue 10: the instrument editor
+
+
+# --- the agenda board (issue 5, migration m0300) -------------------------------------------------
+
+
+class MoveRequest(BaseModel):
+    """An agency's request to have a listed case heard at another point of the meeting."""
+
+    meeting = ForeignKeyField(Meeting, backref="move_requests", on_delete="CASCADE")
+    listing = ForeignKeyField(Listing, backref="move_requests", on_delete="CASCADE")
+    agency = ForeignKeyField(Agency, on_delete="CASCADE", backref="+")
+    user = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="+")
+    note = CharField(max_length=300, default="")
+    created_at = DateTimeField(default=_now)
+
+    class Meta:
+        table_name = "move_request"
+        indexes = ((("meeting", "agency"), False),)
+
+
+class AgendaVersion(BaseModel):
+    """An agenda as circulated: frozen lines (JSON), so each agency's copy can be shown again exactly."""
+
+    meeting = ForeignKeyField(Meeting, backref="agenda_versions", on_delete="CASCADE")
+    version = IntegerField()
+    circulated_at = DateTimeField(default=_now)
+    circulated_by = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="+")
+    late = BooleanField(default=False)
+    content = TextField()
+
+    class Meta:
+        table_name = "agenda_version"
+        indexes = ((("meeting", "version"), True),)
+
+
+DOMAIN_MODELS += [MoveRequest, AgendaVersion]  # issue 5: the agenda board
+
+
+# --- running the meeting (issue 6, migration m0400) ----------------------------------------------
+
+ATTENDANCE_CAPACITIES = {
+    "representative": "Named representative",
+    "deputy": "Deputy",
+    "other": "Someone else for the agency",
+    "chair": "Chair",
+    "coordinator": "Coordinator",
+    "observer": "Observer",
+}
+
+
+class MeetingRecord(BaseModel):
+    """The running record of one meeting: start and end, the confidentiality statement read, the
+    case being heard, the minutes frozen at sign-off (JSON), and when the action summary went out."""
+
+    meeting = ForeignKeyField(Meeting, unique=True, backref="+", on_delete="CASCADE")
+    started_at = DateTimeField(null=True)
+    ended_at = DateTimeField(null=True)
+    statement = TextField(default="")
+    current_listing = ForeignKeyField(Listing, null=True, on_delete="SET NULL", backref="+")
+    notes = TextField(default="")
+    minutes_json = TextField(default="")
+    minutes_sent_by = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="+")
+    actions_sent_at = DateTimeField(null=True)
+    actions_sent_by = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="+")
+    updated_at = DateTimeField(default=_now)
+
+    class Meta:
+        table_name = "meeting_record"
+
+
+class Attendance(BaseModel):
+    """One line of a meeting's attendance sheet: an agency's attendee, its apologies, or an observer."""
+
+    meeting = ForeignKeyField(Meeting, backref="attendance", on_delete="CASCADE")
+    agency = ForeignKeyField(Agency, null=True, on_delete="RESTRICT", backref="+")
+    user = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="+")
+    name = CharField(max_length=200, default="")
+    organisation = CharField(max_length=200, default="")  # observers from outside the member agencies
+    capacity = CharField(max_length=20)  # ATTENDANCE_CAPACITIES
+    status = CharField(max_length=20, default="present")  # present, apologies, expected (observer)
+    written_info = BooleanField(default=False)
+    observer_status = CharField(max_length=20, default="")  # "", requested, approved, refused
+    decided_by = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="+")
+    decided_at = DateTimeField(null=True)
+    decision_reason = TextField(default="")
+    time_in = DateTimeField(null=True)
+    time_out = DateTimeField(null=True)
+    last_listing = ForeignKeyField(Listing, null=True, on_delete="SET NULL", backref="+")
+    agreed_at = DateTimeField(null=True)  # confidentiality statement agreed at this meeting
+    agreed_recorded_by = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="+")
+    recorded_by = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="+")
+    created_at = DateTimeField(default=_now)
+    updated_at = DateTimeField(default=_now)
+
+    class Meta:
+        table_name = "attendance"
+        indexes = ((("meeting", "user"), True), (("meeting", "agency"), False), (("agency", "status"), False))
+
+    @property
+    def capacity_label(self) -> str:
+        return ATTENDANCE_CAPACITIES.get(self.capacity, self.capacity)
+
+
+class CaseDiscussion(BaseModel):
+    """What the meeting recorded about one listed case."""
+
+    listing = ForeignKeyField(Listing, unique=True, backref="+", on_delete="CASCADE")
+    risk_victim = TextField(default="")
+    risk_children = TextField(default="")
+    risk_others = TextField(default="")
+    risk_staff = TextField(default="")
+    victim_views = TextField(default="")
+    summary = TextField(default="")
+    decision = CharField(max_length=20, default="")  # actions, information, adjourn, refer
+    decision_note = TextField(default="")
+    returns_for_review = BooleanField(null=True)
+    # Facts identified at the meeting that bring standard actions (MASH, adult safeguarding, hate crime).
+    children = BooleanField(default=False)
+    care_needs = BooleanField(default=False)
+    hate_crime = BooleanField(default=False)
+    standard_dismissed = TextField(default="[]")  # JSON list of standard-action keys removed
+    started_at = DateTimeField(null=True)
+    ended_at = DateTimeField(null=True)
+    updated_at = DateTimeField(default=_now)
+    updated_by = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="+")
+
+    class Meta:
+        table_name = "case_discussion"
+
+
+class SharedInfo(BaseModel):
+    """What one agency shared about a listed case at the meeting."""
+
+    listing = ForeignKeyField(Listing, backref="+", on_delete="CASCADE")
+    agency = ForeignKeyField(Agency, on_delete="CASCADE", backref="+")
+    text = TextField(default="")
+    updated_at = DateTimeField(default=_now)
+    updated_by = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="+")
+
+    class Meta:
+        table_name = "shared_info"
+        indexes = ((("listing", "agency"), True),)
+
+
+class ActionReview(BaseModel):
+    """A returning case's outstanding action reviewed at a meeting: done, carried forward or escalated."""
+
+    meeting = ForeignKeyField(Meeting, backref="+", on_delete="CASCADE")
+    action = ForeignKeyField(Action, backref="reviews", on_delete="CASCADE")
+    outcome = CharField(max_length=20)  # done, carried, escalated
+    reason = TextField(default="")
+    old_due_date = DateField(null=True)
+    new_due_date = DateField(null=True)
+    user = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="+")
+    at = DateTimeField(default=_now)
+
+    class Meta:
+        table_name = "action_review"
+        indexes = ((("meeting", "action"), False),)
+
+
+class MinutesAmendment(BaseModel):
+    """A correction to signed-off minutes (the minutes themselves stay as signed)."""
+
+    meeting = ForeignKeyField(Meeting, backref="+", on_delete="CASCADE")
+    listing = ForeignKeyField(Listing, null=True, on_delete="SET NULL", backref="+")
+    user = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="+")
+    at = DateTimeField(default=_now)
+    text = TextField()
+
+    class Meta:
+        table_name = "minutes_amendment"
+
+
+DOMAIN_MODELS += [MeetingRecord, Attendance, CaseDiscussion, SharedInfo, ActionReview, MinutesAmendment]  # issue 6

@@ -6,15 +6,41 @@ a referral freezes its instrument and verdict, so changing a setting never rewri
 """
 import json
 
-from marac import audit, clock
+from marac import audit, clock, standard_actions
 from marac.db import db
 from marac.models import PanelSetting
 from marac.risk import PanelRules
+
+# Our own wording (issue 6), modelled on the confidentiality agreements MARACs sign at each meeting.
+CONFIDENTIALITY_STATEMENT = (
+    "Everything shared at this meeting is confidential. It is shared only to reduce the risk of harm to the "
+    "people discussed, under the information sharing agreement. Do not pass it on except to colleagues who "
+    "need it to carry out the actions agreed, and never tell a perpetrator what was discussed or that an action "
+    "came from this meeting. Keep any notes secure and destroy them when the minutes arrive. If you hold "
+    "information that would put someone at risk if shared, speak to the chair first."
+)
 
 DEFAULTS: dict[str, object] = {
     "panel_name": "Anytown MARAC",
     "panel_type": "domestic_abuse",  # domestic_abuse or community
     "preset": "",
+    # Meetings and the agenda board (issue 5). Times are UK local "HH:MM"; days before a meeting are
+    # working days (weekends and England & Wales bank holidays skipped) unless the name says otherwise.
+    "meeting_frequency": "monthly",  # weekly, fortnightly, three_weekly, monthly
+    "meeting_weekday": 2,  # Monday = 0
+    "meeting_week_of_month": 2,  # monthly: 1-4, or -1 for the last
+    "meeting_start_time": "09:30",
+    "meeting_venue": "",
+    "referral_deadline_working_days": 8,
+    "referral_deadline_time": "17:00",
+    "circulation_working_days": 5,
+    "circulation_time": "12:00",
+    "minutes_due_working_days": 5,
+    "minutes_per_case": 15,
+    "minutes_per_information_case": 5,
+    "agenda_order": "children_first",  # children_first, highest_risk_first, referral_order
+    "move_request_limit": 2,  # 0: no limit
+    "written_info_days_before": 2,  # calendar days
     # Case record and actions (issue 7)
     "action_due_days": 14,
     "action_due_soon_days": 7,
@@ -30,11 +56,38 @@ DEFAULTS: dict[str, object] = {
     # Outward codes (the part of a postcode before the space, e.g. "IG11") of the area the panel
     # covers. Empty: the referrer answers "does the person live in the area?" instead.
     "borough_postcode_prefixes": [],
+    # Running the meeting (issue 6): observers allowed at one meeting (B&D: 2; 0: none), the
+    # statement the chair reads and each attendee agrees to, and the panel's standard actions
+    # (marac.standard_actions: a preset's list, or the domestic-abuse list by default).
+    "observer_limit": 2,
+    "confidentiality_statement": CONFIDENTIALITY_STATEMENT,
+    "standard_actions": standard_actions.DOMESTIC_ABUSE,
 }
 HELP: dict[str, str] = {
     "panel_name": "The panel's name as shown on agendas and minutes.",
     "panel_type": "A domestic-abuse MARAC or a Community (ASB) MARAC.",
     "preset": "The preset this panel started from.",
+    "meeting_frequency": "How often the panel meets: every week, two weeks, three weeks, or once a month.",
+    "meeting_weekday": "The day of the week the panel meets.",
+    "meeting_week_of_month": "For monthly meetings: which of that weekday in the month (for example the second "
+                             "Wednesday).",
+    "meeting_start_time": "When meetings start (24-hour clock, for example 09:30).",
+    "meeting_venue": "Where meetings are usually held.",
+    "referral_deadline_working_days": "A referral is listed at a meeting when it arrives this many working days "
+                                      "before it (B&D and Redbridge: 8).",
+    "referral_deadline_time": "The time of day of the referral deadline (B&D: 17:00).",
+    "circulation_working_days": "The agenda is circulated this many working days before the meeting (5).",
+    "circulation_time": "The time of day the agenda is due out (B&D: 12:00).",
+    "minutes_due_working_days": "Minutes or the action summary go out within this many working days after "
+                                "the meeting (Redbridge 6, B&D 5).",
+    "minutes_per_case": "Minutes allowed for each case on the agenda (B&D 15, Liverpool 10).",
+    "minutes_per_information_case": "Minutes allowed for a case listed for information only.",
+    "agenda_order": "How new cases are placed on the agenda: children or pregnancy first and information-only "
+                    "last (B&D), highest risk first (Liverpool), or in the order referred.",
+    "move_request_limit": "Requests from one agency to move cases at a meeting before the board warns "
+                          "(Liverpool: 2). 0 means no limit.",
+    "written_info_days_before": "An agency that cannot attend sends written information at least this many "
+                                "days before the meeting (Liverpool: 2).",
     "action_due_days": "Days from agreeing an action to its default due date.",
     "action_due_soon_days": "An open action due within this many days shows as 'due soon'.",
     "reminder_due_days": "E-mail the owner agency this many days before an action is due.",
@@ -48,6 +101,11 @@ HELP: dict[str, str] = {
     "borough_postcode_prefixes": "Postcode outward codes (for example IG11, RM8) of the area the panel covers. "
                                  "When set, a referral's postcode decides whether the person lives in the area; "
                                  "when empty, the referrer is asked.",
+    "observer_limit": "Observers the coordinator may approve for one meeting (B&D: 2). 0 means no observers.",
+    "confidentiality_statement": "The statement the chair reads at the start of each meeting; every attendee "
+                                 "agrees to it before they can see case details.",
+    "standard_actions": "Actions proposed for each case (flag and tag, TACAU, IDVA referral, feedback to the "
+                        "victim, MASH and adult safeguarding referrals), with their owner and when they apply.",
 }
 
 
@@ -87,9 +145,12 @@ def set_many(values: dict, user=None) -> list[str]:
     return changed
 
 
-def panel_rules() -> PanelRules:
-    """The panel's referral criteria; its instrument and panel type come from their own settings."""
-    values = all_settings()
+def panel_rules(values: dict | None = None) -> PanelRules:
+    """The panel's referral criteria; its instrument and panel type come from their own settings.
+
+    `values`: settings already read with all_settings(), to save a query.
+    """
+    values = values if values is not None else all_settings()
     stored = dict(values.get("rules") or {})
     stored["instrument_id"] = values["instrument_id"]
     stored["panel_type"] = values["panel_type"]

@@ -82,3 +82,56 @@ def make_note(case, author, text="A fictional note", category="contact", restric
 
     return Note.create(case=case, author=author, agency=author.agency_id, text=text, category=category,
                        restricted=restricted, **kw)
+
+
+# --- meetings and agenda factories (issue 5) -------------------------------------------------------
+
+
+def make_meeting(starts_at=None, kind="regular", **kw):
+    """A planned meeting (UK local start) with its deadlines from the panel's default settings."""
+    from marac import schedule
+    from marac.models import Meeting
+
+    starts_at = starts_at or datetime(2026, 11, 18, 9, 30)
+    d = schedule.deadlines(starts_at, schedule.DeadlineRules())
+    fields = {"referral_deadline": None if kind == "emergency" else d.referral,
+              "circulation_due": None if kind == "emergency" else d.circulation, "minutes_due": d.minutes}
+    fields.update(kw)
+    return Meeting.create(starts_at=starts_at, kind=kind, **fields)
+
+
+def make_agenda_case(victim=("Ava", "Testfield"), perpetrator=("Bo", "Testfield"), children=0, number=None,
+                     referral=True, agency=None, submitted_at=None, **kw):
+    """An accepted case with fictional people (victim, perpetrator, n children) and, by default, its
+    accepted referral (keyword arguments starting referral_ go to the referral)."""
+    from marac.models import Case, CasePerson, Person, Referral
+
+    ref_kw = {k[len("referral_"):]: kw.pop(k) for k in list(kw) if k.startswith("referral_")}
+    case = Case.create(number=number or f"MC-{next(_counter):05d}", **kw)
+    people = [(victim, "victim"), (perpetrator, "perpetrator")] + [
+        (("Kit", f"Child{i}"), "child") for i in range(children)]
+    for name, role in people:
+        if name:
+            person = Person.create(given_name=name[0], family_name=name[1], name_key=f"{name[0]} {name[1]}".lower())
+            CasePerson.create(case=case, person=person, role=role)
+    if referral:
+        agency = agency or make_agency()
+        author = ref_kw.pop("author", None) or make_user(role="referrer", agency=agency)
+        Referral.create(author=author, agency=agency, status=ref_kw.pop("status", "accepted"), case=case,
+                        submitted_at=submitted_at or datetime(2026, 11, 2, 9, 0), **ref_kw)
+    return case
+
+
+# --- running the meeting (issue 6) -----------------------------------------------------------------
+
+
+def make_listing(meeting, case, position=None, kind="full", invited=(), **kw):
+    """A case on a meeting's agenda (kind full, information or closed; closed: invited agencies)."""
+    from marac.models import Listing, ListingInvite
+
+    if position is None:
+        position = Listing.select().where(Listing.meeting == meeting.id).count() + 1
+    listing = Listing.create(meeting=meeting, case=case, position=position, kind=kind, **kw)
+    for agency in invited:
+        ListingInvite.create(listing=listing, agency=agency)
+    return listing
