@@ -48,6 +48,7 @@ import json
 import secrets
 from dataclasses import dataclass, replace
 from datetime import UTC, date
+from functools import lru_cache
 
 from marac import audit, clock, people, settings
 from marac.db import db
@@ -675,8 +676,14 @@ def context(referral: Referral | None = None) -> Context:
 def instrument_for(referral: Referral) -> Instrument:
     """The instrument a referral is scored with: its frozen copy once submitted."""
     if referral.instrument_json:
-        return Instrument.from_dict(json.loads(referral.instrument_json))
+        return _frozen_instrument(referral.instrument_json)
     return get_instrument(referral.instrument_id)
+
+
+@lru_cache(maxsize=32)
+def _frozen_instrument(text: str) -> Instrument:
+    # A frozen copy never changes, so parsing and checking it once per process is enough.
+    return Instrument.from_dict(json.loads(text))
 
 
 def record_view(referral: Referral, page: str) -> None:

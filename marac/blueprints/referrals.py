@@ -6,7 +6,7 @@ from marac import htmx, nav, referrals
 from marac.access import CHAIR, COORDINATOR, REFERRER, REPRESENTATIVE, deny, get_referral_or_404, roles_required
 from marac.access import visible_referrals as _visible
 from marac.forms import EmptyForm
-from marac.forms.referrals import AmendReasonForm, put_errors, section_form
+from marac.forms.referrals import AmendReasonForm, checklist_answers, checklist_values, put_errors, section_form
 from marac.models import REFERRAL_STATUSES, Agency, Referral, User
 
 bp = Blueprint("referrals", __name__, url_prefix="/referrals")
@@ -171,12 +171,13 @@ def score(referral_id):
     if mode == "amend" and not referrals.can_amend(user, referral):
         deny(404, object_type="referral", object_id=referral.id, reason="not editable")
     ctx = referrals.context(referral)
-    form = section_form("checklist", ctx, formdata=request.form)
-    answers = form.answers()
-    data = referrals.apply_section(referrals.load(referral), "checklist", form.values(), ctx.rules)
+    answers = checklist_answers(ctx.instrument, request.form.get)
+    data = referrals.apply_section(referrals.load(referral), "checklist", checklist_values(request.form.get),
+                                   ctx.rules)
     preview = referrals.score_preview(data, answers, ctx)
     if htmx.is_fragment_request():
         return htmx.render("referrals/checklist.html", "referrals/_score_panel.html", preview=preview, ctx=ctx)
+    form = section_form("checklist", ctx, formdata=request.form)
     reason_form = AmendReasonForm(formdata=request.form) if mode == "amend" else None
     return htmx.render("referrals/checklist.html", "referrals/_score_panel.html",
                        **_section_context(referral, ctx, "checklist", form, data, answers, mode=mode,

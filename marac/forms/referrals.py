@@ -381,31 +381,11 @@ class ChecklistBase(FlaskForm):
 
     def answers(self) -> dict:
         """{item id: answer} of the questions answered."""
-        result = {}
-        for i, item in enumerate(self.instrument.items):
-            value = self[f"item{i}"].data
-            if value in (YES.value, NO.value, DONT_KNOW.value):
-                result[item.id] = value
-        return result
+        return checklist_answers(self.instrument, lambda name: self[name].data)
 
     def values(self) -> dict:
-        count = _text(self.incidents_last_12_months.data)[:6]
-        number = int(count) if count.isdigit() else None
-        serious = _choice(self.serious_incident.data, referrals.YES_NO)
-        return {
-            "checklist": {"source": _text(self.source.data)[:300]},
-            "criteria": {
-                "professional_judgement": bool(self.professional_judgement.data),
-                "professional_judgement_reason": _text(self.professional_judgement_reason.data),
-                "incidents_last_12_months": number,
-                "incidents_last_12_months_input": count if count and number is None else "",
-                "escalating": bool(self.escalating.data),
-                "honour_based_violence": bool(self.honour_based_violence.data),
-                "forced_marriage": bool(self.forced_marriage.data),
-                "fgm": bool(self.fgm.data),
-                "serious_incident": {"yes": True, "no": False}.get(serious),
-            },
-        }
+        """The checklist section's values (source and criteria)."""
+        return checklist_values(lambda name: self[name].data)
 
     @staticmethod
     def initial(data: dict, answers: dict, instrument: Instrument) -> dict:
@@ -418,6 +398,47 @@ class ChecklistBase(FlaskForm):
         for i, item in enumerate(instrument.items):
             initial[f"item{i}"] = answers.get(item.id, "")
         return initial
+
+
+_ANSWERS = frozenset((YES.value, NO.value, DONT_KNOW.value))
+
+
+def checklist_answers(instrument: Instrument, get) -> dict:
+    """{item id: answer} from posted fields item0..itemN (`get(name)` reads one field)."""
+    result = {}
+    for i, item in enumerate(instrument.items):
+        value = get(f"item{i}")
+        if value in _ANSWERS:
+            result[item.id] = value
+    return result
+
+
+def checklist_values(get) -> dict:
+    """The checklist section's values (source and criteria) from posted fields.
+
+    Shared by the form and the score endpoint, which reads the post directly: building a
+    WTForms form of 40 questions for every tick would cost more than the scoring itself.
+    """
+    def flag(name):
+        return get(name) not in (None, "", False)
+
+    count = _text(get("incidents_last_12_months"))[:6]
+    number = int(count) if count.isdigit() else None
+    serious = _choice(get("serious_incident"), referrals.YES_NO)
+    return {
+        "checklist": {"source": _text(get("source"))[:300]},
+        "criteria": {
+            "professional_judgement": flag("professional_judgement"),
+            "professional_judgement_reason": _text(get("professional_judgement_reason")),
+            "incidents_last_12_months": number,
+            "incidents_last_12_months_input": count if count and number is None else "",
+            "escalating": flag("escalating"),
+            "honour_based_violence": flag("honour_based_violence"),
+            "forced_marriage": flag("forced_marriage"),
+            "fgm": flag("fgm"),
+            "serious_incident": {"yes": True, "no": False}.get(serious),
+        },
+    }
 
 
 _checklist_forms: dict[tuple[str, int, tuple], type] = {}
