@@ -573,3 +573,25 @@ def test_service_refuses_edits_by_others(referrer, factory):
         referrals.save_section(referral, factory.user(role="coordinator"), "consent", {"status": "given"})
     with pytest.raises(referrals.NotAllowed):
         referrals.amend(referral, factory.user(role="coordinator"), {"consent": {"status": "given"}}, "x")
+
+
+def test_amending_the_people_keeps_the_person_links_in_step(client, referrer, sign_in):
+    two = {"perpetrators-1-given_name": "Cato", "perpetrators-1-family_name": "Samplewright"}
+    rid = _sent(client, referrer, sign_in, perpetrators=two)
+    links = ReferralPerson.select().where(ReferralPerson.referral == rid)
+    assert sorted(link.role for link in links) == ["perpetrator", "perpetrator", "victim"]
+    refs = [p["ref"] for p in referrals.people_in(referrals.load(Referral.get_by_id(rid)), "perpetrator")]
+    r = client.post(f"/referrals/{rid}/amend/perpetrators", data={
+        "perpetrators-0-ref": refs[0], "perpetrators-0-given_name": "Bram", "perpetrators-0-family_name": "Examplesson",
+        "amend_reason": "The second person was entered by mistake."})
+    assert r.status_code == 302
+    assert ReferralPerson.select().where(ReferralPerson.referral == rid).count() == 2
+    assert Person.select().count() == 2  # the removed entry's own record went with it
+    changes = json.loads(ReferralAmendment.get().changes)
+    assert [v for k, v in changes.items() if k.endswith(".given_name")] == [["Cato", ""]]
+
+
+def test_dashboard_offers_a_referral(client, referrer, sign_in):
+    sign_in(referrer)
+    home = client.get("/").get_data(as_text=True)
+    assert 'href="/referrals/new"' in home and 'href="/referrals/"' in home
