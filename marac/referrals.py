@@ -26,6 +26,7 @@ Referral.data (JSON) holds the form as the referrer wrote it. Layout (other area
       "current_risk": "",
       "actions_taken": "",
       "checklist": {"source": ""},  # who gave the answers, if not the victim
+      "saved_sections": ["person", ...],        # sections saved at least once (for the task list)
       "criteria": {"professional_judgement": bool, "professional_judgement_reason": "",
                    "incidents_last_12_months": int | None, "escalating": bool,
                    "honour_based_violence": bool, "forced_marriage": bool, "fgm": bool,
@@ -330,6 +331,8 @@ def apply_section(data: dict, slug: str, values: dict, rules: PanelRules) -> dic
     else:
         raise KeyError(f"no section {slug!r}")
     data["people"] = _people_list(data, main, children, perpetrators)
+    if slug not in data.setdefault("saved_sections", []):
+        data["saved_sections"].append(slug)
     return data
 
 
@@ -543,6 +546,8 @@ def section_status(data: dict, answers: dict, slug: str, errors: list[FieldError
 
 
 def _section_started(data: dict, answers: dict, slug: str) -> bool:
+    if slug in data.get("saved_sections", ()):
+        return True
     main = main_person(data)
     if slug == "person":
         return any(main.get(k) for k in ("given_name", "family_name", "date_of_birth", "date_of_birth_input",
@@ -766,8 +771,12 @@ def submit(referral: Referral, user) -> Referral:
     errors = validate(data, answers, ctx)
     if errors:
         raise Invalid(errors)
+    if data.get("has_children") == "no":
+        # Children typed before "no" was chosen stay in the draft, but are not sent.
+        data["people"] = [p for p in data.get("people", []) if p.get("role") != "child"]
     with db.atomic():
         resubmitted = referral.status == "returned"
+        referral.data = json.dumps(data, ensure_ascii=False)
         referral.status = "submitted"
         referral.submitted_at = clock.now()
         referral.updated_at = referral.submitted_at

@@ -595,3 +595,38 @@ def test_dashboard_offers_a_referral(client, referrer, sign_in):
     sign_in(referrer)
     home = client.get("/").get_data(as_text=True)
     assert 'href="/referrals/new"' in home and 'href="/referrals/"' in home
+
+
+def test_draft_survives_a_server_restart(client, referrer, sign_in, app_config, tmp_path):
+    from marac import create_app
+
+    sign_in(referrer)
+    rid = start(client)
+    client.post(f"/referrals/{rid}/section/risk", data={"current_risk": "Typed before the restart."})
+    restarted = create_app({"TESTING": True, "SECRET_KEY": "t" * 40, "WTF_CSRF_ENABLED": False,
+                            "DATABASE_URL": f"sqlite:///{tmp_path / 'marac.db'}"},
+                           instance_path=str(tmp_path / "instance"))
+    other_client = restarted.test_client()
+    login(other_client, referrer)
+    assert b"Typed before the restart." in other_client.get(f"/referrals/{rid}/section/risk").data
+
+
+def test_children_typed_then_no_are_kept_in_the_draft_but_not_sent(client, referrer, sign_in):
+    sign_in(referrer)
+    rid = start(client)
+    child = {"children-0-given_name": "Dot", "children-0-family_name": "Testwood",
+             "children-0-date_of_birth": ["4", "9", "2019"], "children-0-school": "Fictional Primary"}
+    fill(client, rid, yes_ids=DASH_14, children={"has_children": "no", **child})
+    assert len(referrals.people_in(referrals.load(Referral.get_by_id(rid)), "child")) == 1
+    assert client.post(f"/referrals/{rid}/submit").status_code == 302
+    assert referrals.people_in(referrals.load(Referral.get_by_id(rid)), "child") == []
+    assert ReferralPerson.select().where(ReferralPerson.role == "child").count() == 0
+
+
+def test_community_task_list_counts_a_saved_empty_section(client, referrer, sign_in):
+    settings.set_many({"panel_type": "community", "instrument_id": "community_example"})
+    sign_in(referrer)
+    rid = start(client)
+    client.post(f"/referrals/{rid}/section/perpetrators", data={"perpetrators-0-given_name": ""})
+    tasks = client.get(f"/referrals/{rid}/tasks").get_data(as_text=True)
+    assert "1 of 10" in tasks
