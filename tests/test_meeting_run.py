@@ -17,6 +17,7 @@ from marac.models import (
     AuditEvent,
     CaseDiscussion,
     CasePerson,
+    Research,
     SharedInfo,
 )
 
@@ -188,6 +189,7 @@ def test_an_observer_sees_only_the_meeting_they_were_approved_for(panel, client,
     p = panel
     observer = make_user("observer", agency=p.outsider, name="Olive Obs")
     row = meeting_run.request_observer(p.meeting, p.coordinator, name="", user=observer)
+    Research.create(listing=p.l1, agency=p.police, user=p.rep_police, victim_info="Police research (fictional)")
     sign_in(observer)
     assert client.get(run_url(p)).status_code == 404  # not approved yet
     meeting_run.approve_observer(row, p.coordinator)
@@ -200,6 +202,7 @@ def test_an_observer_sees_only_the_meeting_they_were_approved_for(panel, client,
     page = client.get(run_url(p, f"/cases/{p.l1.id}")).get_data(as_text=True)
     assert "MC-00101" in page
     assert "Testfield" not in page  # observers see initials, not names
+    assert "Police research (fictional)" not in page and "not shown to observers" in page
     assert client.get(run_url(p, f"/cases/{p.l3.id}")).status_code == 404  # closed session
     assert "MC-00103" not in client.get(run_url(p)).get_data(as_text=True)
     assert client.get(run_url(p, "/minutes")).status_code == 403
@@ -284,7 +287,6 @@ def running(panel, client, sign_in):
 
 def test_the_case_screen_shows_the_summary_research_and_record(running, client):
     p = running
-    from marac.models import Research
     Research.create(listing=p.l1, agency=p.police, user=p.rep_police, victim_info="Two call-outs (fictional)")
     page = client.get(run_url(p, f"/cases/{p.l1.id}")).get_data(as_text=True)
     assert "Case 1 of 3" in page and "Two call-outs (fictional)" in page
