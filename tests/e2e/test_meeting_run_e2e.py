@@ -139,3 +139,30 @@ def test_coordinator_runs_a_three_case_meeting_to_signed_off_minutes(seeded, sig
         assert action in text
     assert "Signed off by Chris Chair" in text
     assert Action.select().where(Action.standard_key != "").count() >= 4
+
+
+def test_the_other_meeting_pages_are_accessible(seeded, signed_in, assert_accessible):
+    s = seeded
+    run = f"/meetings/{s['meeting'].id}/run"
+    page = signed_in(s["coordinator"])
+    page.goto(run + "/observers")
+    page.get_by_label("Observer's name").fill("Olive Observer")
+    page.get_by_label("Organisation").fill("Fictional College")
+    page.get_by_role("button", name="Add observer").click()
+    page.get_by_role("button", name="Approve Olive Observer").click()
+    expect(page.get_by_role("row", name="Olive Observer")).to_contain_text("Approved")
+    assert_accessible(page)
+    page.goto(run + "/confidentiality")
+    assert_accessible(page)
+    page.get_by_role("button", name="I agree to the confidentiality statement").click()
+    for path in ("", "/review", "/minutes", "/minutes/print"):
+        page.goto(run + path)
+        assert_accessible(page)
+
+    # A representative reads the record of an open case (and not the closed session's).
+    rep = signed_in(s["rep"])
+    rep.goto(run + f"/cases/{s['listings'][0].id}")
+    rep.get_by_role("button", name="I agree to the confidentiality statement").click()
+    expect(rep.get_by_role("heading", name="Case MC-00301")).to_be_visible()
+    expect(rep.locator("form#record")).to_have_count(0)
+    assert_accessible(rep)
