@@ -669,19 +669,41 @@ class CaseSummary:
     texts: list  # (label, text) from the referral: current risk, incident, what was done
 
 
-def case_summary(listing: Listing) -> CaseSummary:
-    """The referral summary and risk for the case screen."""
-    people = list(CasePerson.select(CasePerson, Person).join(Person)
-                  .where((CasePerson.case == listing.case_id) & Person.deleted_at.is_null())
-                  .order_by(CasePerson.id))
-    referral = None
-    if listing.referral_id:
-        referral = (Referral.select(Referral, Agency).join(Agency, on=(Referral.agency == Agency.id))
-                    .where(Referral.id == listing.referral_id).first())
-    if referral is None:
-        referral = (Referral.select(Referral, Agency).join(Agency, on=(Referral.agency == Agency.id))
-                    .where((Referral.case == listing.case_id) & Referral.submitted_at.is_null(False))
-                    .order_by(Referral.submitted_at.desc()).first())
+def case_summaries(listings: list[Listing]) -> dict[int, "CaseSummary"]:
+    """case_summary for many listings in three queries (for the minutes), by listing id."""
+    case_ids = [listing.case_id for listing in listings] or [0]
+    people: dict[int, list] = {}
+    for cp in (CasePerson.select(CasePerson, Person).join(Person)
+               .where(CasePerson.case.in_(case_ids) & Person.deleted_at.is_null()).order_by(CasePerson.id)):
+        people.setdefault(cp.case_id, []).append(cp)
+    by_id, latest = {}, {}
+    for referral in (Referral.select(Referral, Agency).join(Agency, on=(Referral.agency == Agency.id))
+                     .where(Referral.case.in_(case_ids) | Referral.id.in_(
+                         [li.referral_id for li in listings if li.referral_id] or [0]))
+                     .order_by(Referral.submitted_at)):
+        by_id[referral.id] = referral
+        if referral.submitted_at is not None and referral.case_id:
+            latest[referral.case_id] = referral
+    return {listing.id: case_summary(listing, people.get(listing.case_id, []),
+                                     by_id.get(listing.referral_id) or latest.get(listing.case_id))
+            for listing in listings}
+
+
+def case_summary(listing: Listing, people=None, referral=False) -> CaseSummary:
+    """The referral summary and risk for the case screen (`people` and `referral` when preloaded)."""
+    if people is None:
+        people = list(CasePerson.select(CasePerson, Person).join(Person)
+                      .where((CasePerson.case == listing.case_id) & Person.deleted_at.is_null())
+                      .order_by(CasePerson.id))
+    if referral is False:
+        referral = None
+        if listing.referral_id:
+            referral = (Referral.select(Referral, Agency).join(Agency, on=(Referral.agency == Agency.id))
+                        .where(Referral.id == listing.referral_id).first())
+        if referral is None:
+            referral = (Referral.select(Referral, Agency).join(Agency, on=(Referral.agency == Agency.id))
+                        .where((Referral.case == listing.case_id) & Referral.submitted_at.is_null(False))
+                        .order_by(Referral.submitted_at.desc()).first())
     facts, texts = [], []
     if listing.is_repeat or listing.case.is_repeat:
         facts.append("Repeat referral")

@@ -20,12 +20,10 @@ from marac.db import db
 from marac.models import (
     ATTENDANCE_CAPACITIES,
     Agency,
-    CasePerson,
     Listing,
     ListingInvite,
     Meeting,
     MinutesAmendment,
-    Person,
     SharedInfo,
     User,
 )
@@ -69,12 +67,8 @@ def compile_minutes(meeting: Meeting) -> dict:
     words = meeting_run.panel_words()
     ids = [listing.id for listing in listings]
     numbers = {listing.id: listing.case.number for listing in listings}
-    case_ids = [listing.case_id for listing in listings]
 
-    people: dict[int, list] = {}
-    for cp in (CasePerson.select(CasePerson, Person).join(Person)
-               .where(CasePerson.case.in_(case_ids or [0]) & Person.deleted_at.is_null()).order_by(CasePerson.id)):
-        people.setdefault(cp.case_id, []).append((cp.role, cp.person))
+    summaries = meeting_run.case_summaries(listings)
     invites: dict[int, list] = {}
     for invite in ListingInvite.select().where(ListingInvite.listing.in_(ids or [0])):
         invites.setdefault(invite.listing_id, []).append(invite.agency_id)
@@ -108,7 +102,7 @@ def compile_minutes(meeting: Meeting) -> dict:
     cases = []
     for n, listing in enumerate(listings, 1):
         d = discussion_rows.get(listing.id)
-        summary = meeting_run.case_summary(listing)
+        summary = summaries[listing.id]
         risk = " ".join(x for x in (summary.instrument.upper() if summary.instrument else "", summary.score,
                                     f"({summary.band})" if summary.band else "") if x)
         risks = []
@@ -120,7 +114,7 @@ def compile_minutes(meeting: Meeting) -> dict:
         cases.append({
             "n": n, "listing_id": listing.id, "number": listing.case.number, "kind": listing.kind,
             "kind_label": KIND_LABELS.get(listing.kind, listing.kind), "closed": listing.kind == "closed",
-            "invited": sorted(invites.get(listing.id, [])), "people": _initials(people.get(listing.case_id, [])),
+            "invited": sorted(invites.get(listing.id, [])), "people": _initials(summary.people),
             "risk": risk, "facts": summary.facts, "shared": shared.get(listing.id, []), "risks": risks,
             "victim_views_label": words["victim_views"],
             "victim_views": d.victim_views.strip() if d else "", "summary": d.summary.strip() if d else "",

@@ -201,3 +201,30 @@ def test_the_coordinator_previews_an_agency_copy(held, client, sign_in):
     assert "ZQX" in word_text(r.data) and "DRAFT" in word_text(r.data)
     client.post(f"/meetings/{h.meeting.id}/run/minutes/notes", data={"notes": "Welcome to new members"})
     assert "Welcome to new members" in minutes.minutes_data(h.meeting)["notes"]
+
+
+def test_compiling_the_minutes_takes_the_same_queries_for_more_cases(held, monkeypatch):
+    h = held
+
+    def count():
+        seen = []
+        real = type(db.obj).execute_sql
+
+        def counting(self, sql, params=None, *args, **kwargs):
+            seen.append(sql)
+            return real(self, sql, params, *args, **kwargs)
+
+        monkeypatch.setattr(type(db.obj), "execute_sql", counting)
+        minutes.compile_minutes(h.meeting)
+        monkeypatch.setattr(type(db.obj), "execute_sql", real)
+        return len(seen)
+
+    before = count()
+    for n in range(5):
+        case = make_agenda_case(children=1, number=f"MC-0030{n}", agency=h.housing)
+        listing = make_listing(h.meeting, case)
+        listing.meeting = h.meeting
+        meeting_run.save_discussion(listing, h.coordinator, {"decision": "information"},
+                                    shared={h.police.id: "Known (fictional)"})
+        meeting_run.add_action(listing, h.coordinator, owner_agency=h.police, description="Flag (fictional)")
+    assert count() == before
