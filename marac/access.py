@@ -131,6 +131,20 @@ def get_referral_or_404(referral_id: int, user=None):
     return referral
 
 
+def get_inbox_referral_or_404(referral_id: int, user=None):
+    """A submitted referral in the inbox: any for the coordinator; for the chair, the police
+    professional-judgement referrals routed to them (marac.inbox.may_see). Otherwise 404, audited."""
+    from marac import inbox
+    from marac.models import Agency, Referral
+
+    user = user or current_user._get_current_object()
+    referral = (Referral.select(Referral, Agency).join(Agency, on=(Referral.agency == Agency.id))
+                .where(Referral.id == referral_id).first())
+    if referral is None or not inbox.may_see(user, referral):
+        deny(404, object_type="referral", object_id=referral_id)
+    return referral
+
+
 # --- case record: actions, notes, documents (issue 7) -----------------------------------------
 
 

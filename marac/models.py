@@ -334,6 +334,7 @@ class Referral(BaseModel):
     decided_by = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="+")
     decided_at = DateTimeField(null=True)
     decision_reason = TextField(default="")
+    decision_code = CharField(max_length=40, default="")  # m0200: coded reason (audit, decline counts)
     coordinator_comment = TextField(default="")
     source = CharField(max_length=20, default="form")  # form, transfer_in
     transfer_area = CharField(max_length=200, default="")

@@ -9,7 +9,9 @@ import re
 import unicodedata
 from datetime import date
 
-from marac.models import CasePerson, Person, PersonAlias, Referral, ReferralPerson
+from marac import audit
+from marac.db import db
+from marac.models import CasePerson, Person, PersonAlias, PersonMatch, Referral, ReferralPerson
 from marac.risk import PreviousReferral
 
 # Fields copied from a referral's person entry onto the Person record.
@@ -109,6 +111,7 @@ def link_referral_people(referral) -> list[ReferralPerson]:
         stale.delete_instance()
         if _only_here(person_id, referral.id):
             Person.delete().where(Person.id == person_id).execute()
+    propose_matches(referral)
     return links
 
 
@@ -146,3 +149,163 @@ def previous_referrals(referral, links) -> list[PreviousReferral]:
                     date=other.submitted_at.date(), victim_id=victim_id, perpetrator_id=perpetrator_id,
                     panel_heard=other.status == "accepted", other_marac=other.source == "transfer_in"))
     return result
+
+
+# --- matching the same person across referrals (issue 4) ------------------------------------------
+# Each submitted referral's people start as their own Person records ("as referred").
+# propose_matches() suggests earlier records that may be the same person; the coordinator decides:
+#   confirm: the referral's links (ReferralPerson, and CasePerson of its case) move to the earlier
+#            record; the as-referred record stays, unlinked, as this referral's own copy of the person.
+#   reject:  nothing moves; the proposal stays "rejected" and is never proposed again.
+#   split:   a confirmed match undone: the links move back to the as-referred record; the match row
+#            stays ("split") and both decisions are in the audit log, so nothing is lost.
+# Every merge is therefore one PersonMatch row, and every merge can be undone.
+
+MATCH_REASONS = ("name_dob", "dob_postcode", "alias_dob")
+
+
+class MatchError(ValueError):
+    """A match decision that cannot be made now (already decided, nothing to split, ...)."""
+
+
+def current_record(person_id: int) -> int:
+    """The record a person's links now point at: follows confirmed matches (at most a few steps)."""
+    seen = {person_id}
+    while True:
+        row = (PersonMatch.select(PersonMatch.candidate)
+               .where((PersonMatch.person == person_id) & (PersonMatch.status == "confirmed")).first())
+        if row is None or row.candidate_id in seen:
+            return person_id
+        person_id = row.candidate_id
+        seen.add(person_id)
+
+
+def propose_matches(referral) -> list[PersonMatch]:
+    """Propose earlier people who may be this referral's people: same name and date of birth,
+    same date of birth and postcode, or a known alias and the same date of birth. Call inside the
+    submission's transaction; pairs already decided are not proposed again."""
+    links = list(ReferralPerson.select(ReferralPerson, Person).join(Person)
+                 .where(ReferralPerson.referral == referral.id))
+    own = {link.person_id for link in links}
+    created = []
+    for link in links:
+        person = link.person
+        if person.date_of_birth is None or not _only_here(person.id, referral.id):
+            continue  # no date of birth to match on, or already matched (a resubmission)
+        own_aliases = {a.name_key for a in PersonAlias.select(PersonAlias.name_key)
+                       .where(PersonAlias.person == person.id) if a.name_key}
+        keys = ({person.name_key} if person.name_key else set()) | own_aliases
+        aliased = PersonAlias.select(PersonAlias.person).where(PersonAlias.name_key.in_(list(keys) or [""]))
+        where = Person.name_key.in_(list(keys) or [""]) | Person.id.in_(aliased)
+        if person.postcode_key:
+            where |= Person.postcode_key == person.postcode_key
+        found: dict[int, list[str]] = {}
+        for other in (Person.select(Person.id, Person.name_key, Person.postcode_key)
+                      .where((Person.date_of_birth == person.date_of_birth) & Person.deleted_at.is_null()
+                             & Person.id.not_in(list(own)) & where)):
+            reasons = []
+            if person.name_key and other.name_key == person.name_key:
+                reasons.append("name_dob")
+            if person.postcode_key and other.postcode_key == person.postcode_key:
+                reasons.append("dob_postcode")
+            if not reasons or (other.name_key in own_aliases and "name_dob" not in reasons):
+                reasons.append("alias_dob")
+            target = current_record(other.id)
+            if target in own:
+                continue
+            found.setdefault(target, [])
+            found[target] += [r for r in reasons if r not in found[target]]
+        if not found:
+            continue
+        decided = {m.candidate_id for m in PersonMatch.select(PersonMatch.candidate)
+                   .where(PersonMatch.person == person.id)}
+        for candidate_id, reasons in sorted(found.items()):
+            if candidate_id in decided:
+                continue
+            reasons.sort(key=MATCH_REASONS.index)
+            match = PersonMatch.create(person=person.id, candidate=candidate_id, referral=referral.id,
+                                       reason=",".join(reasons))
+            audit.record("person_match.propose", match, detail={"referral_id": referral.id, "reason": match.reason})
+            created.append(match)
+    return created
+
+
+def _move_links(referral_id: int, from_id: int, to_id: int, keep_in_case: bool = False) -> None:
+    """Point this referral's links (and its case's people rows) at another Person record."""
+    ReferralPerson.update(person=to_id).where((ReferralPerson.referral == referral_id)
+                                             & (ReferralPerson.person == from_id)).execute()
+    referral = Referral.get_by_id(referral_id)
+    if referral.case_id is None:
+        return
+    rows = list(CasePerson.select().where((CasePerson.case == referral.case_id) & (CasePerson.person == from_id)))
+    for row in rows:
+        CasePerson.insert(case=row.case_id, person=to_id, role=row.role, added_at=row.added_at
+                          ).on_conflict_ignore().execute()
+        if not keep_in_case:
+            row.delete_instance()
+
+
+def _decidable(match_id: int, status: str) -> PersonMatch:
+    match = PersonMatch.get_or_none(PersonMatch.id == match_id)
+    if match is None or match.status != status:
+        raise MatchError("This match has already been decided." if status == "proposed"
+                         else "Only a confirmed match can be split.")
+    return match
+
+
+def confirm_match(match_id: int, user) -> PersonMatch:
+    """The coordinator says they are the same person: the referral's links move to the earlier record."""
+    from marac import clock
+
+    with db.atomic():
+        match = _decidable(match_id, "proposed")
+        target = current_record(match.candidate_id)  # the earlier record may itself have been merged since
+        if target == match.person_id:
+            raise MatchError("These are already the same record.")
+        _move_links(match.referral_id, match.person_id, target)
+        match.candidate = target
+        match.status, match.decided_by, match.decided_at = "confirmed", user, clock.now()
+        match.save()
+        # The person is now settled: their other open proposals are closed, not left dangling.
+        superseded = (PersonMatch.update(status="superseded", decided_by=user, decided_at=clock.now())
+                      .where((PersonMatch.person == match.person_id) & (PersonMatch.status == "proposed"))
+                      .execute())
+        audit.record("person_match.confirm", match, user=user,
+                     detail={"referral_id": match.referral_id, "person_id": match.person_id, "candidate_id": target,
+                             "reason": match.reason, "superseded": superseded})
+    return match
+
+
+def reject_match(match_id: int, user) -> PersonMatch:
+    """The coordinator says they are different people; the proposal is kept as rejected."""
+    from marac import clock
+
+    with db.atomic():
+        match = _decidable(match_id, "proposed")
+        match.status, match.decided_by, match.decided_at = "rejected", user, clock.now()
+        match.save()
+        audit.record("person_match.reject", match, user=user,
+                     detail={"referral_id": match.referral_id, "reason": "different_people"})
+    return match
+
+
+def split_match(match_id: int, user) -> PersonMatch:
+    """Undo a wrong match: the referral's links return to its own record; the match row is kept.
+
+    The earlier record stays in the referral's case when another referral of that case names it
+    (an open case the referral was attached to); otherwise the case's row moves back too."""
+    from marac import clock
+
+    with db.atomic():
+        match = _decidable(match_id, "confirmed")
+        referral = Referral.get_by_id(match.referral_id)
+        others = (ReferralPerson.select().join(Referral)
+                  .where((ReferralPerson.person == match.candidate_id) & (ReferralPerson.referral != referral.id)
+                         & (Referral.case == referral.case_id)).exists()) if referral.case_id else False
+        _move_links(referral.id, match.candidate_id, match.person_id, keep_in_case=others)
+        match.status, match.decided_by, match.decided_at = "split", user, clock.now()
+        match.save()
+        audit.record("person_match.split", match, user=user,
+                     detail={"referral_id": referral.id, "person_id": match.person_id,
+                             "candidate_id": match.candidate_id, "reason": "not_the_same_person"})
+    return match

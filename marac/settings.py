@@ -56,6 +56,10 @@ DEFAULTS: dict[str, object] = {
     # Outward codes (the part of a postcode before the space, e.g. "IG11") of the area the panel
     # covers. Empty: the referrer answers "does the person live in the area?" instead.
     "borough_postcode_prefixes": [],
+    # Inbox (issue 4): where the repeat window is measured from, and who quality-assures
+    # professional-judgement referrals from the police (other agencies': the coordinator).
+    "repeat_anchor": "referral",  # referral or hearing
+    "qa_police_by": "chair",  # chair or coordinator
     # Running the meeting (issue 6): observers allowed at one meeting (B&D: 2; 0: none), the
     # statement the chair reads and each attendee agrees to, and the panel's standard actions
     # (marac.standard_actions: a preset's list, or the domestic-abuse list by default).
@@ -101,6 +105,9 @@ HELP: dict[str, str] = {
     "borough_postcode_prefixes": "Postcode outward codes (for example IG11, RM8) of the area the panel covers. "
                                  "When set, a referral's postcode decides whether the person lives in the area; "
                                  "when empty, the referrer is asked.",
+    "repeat_anchor": "Measure the repeat window from the last referral (SafeLives) or from the last hearing.",
+    "qa_police_by": "Who quality-assures professional-judgement referrals made by the police: the chair or "
+                    "the coordinator. Other agencies' are always quality-assured by the coordinator.",
     "observer_limit": "Observers the coordinator may approve for one meeting (B&D: 2). 0 means no observers.",
     "confidentiality_statement": "The statement the chair reads at the start of each meeting; every attendee "
                                  "agrees to it before they can see case details.",

@@ -41,6 +41,33 @@ def make_user(role="representative", agency=None, email=None, **kw) -> User:
                        agency=agency, password_hash=kw.pop("password_hash", None) or password_hash(), **kw)
 
 
+def make_referral(author=None, people=(), status="submitted", submitted_at=None, data=None, **kw):
+    """A referral as submit() leaves it (issue 4's inbox tests); people is a list of (Person, role).
+
+    Fictional data only. `data` is merged into Referral.data (the form as typed)."""
+    import json
+
+    from marac.models import Referral, ReferralPerson
+
+    author = author or make_user(role="referrer")
+    body = {"people": [{"role": role, "given_name": p.given_name, "family_name": p.family_name,
+                        "date_of_birth": p.date_of_birth.isoformat() if p.date_of_birth else "",
+                        "postcode": p.postcode} for p, role in people]}
+    body.update(data or {})
+    kw.setdefault("agency", author.agency_id)
+    kw.setdefault("threshold_met", True)
+    if status != "draft" and "instrument_json" not in kw:
+        from marac.risk import DASH
+
+        kw.update(instrument_id=DASH.id, instrument_version=DASH.version, instrument_json=json.dumps(DASH.to_dict()))
+    if submitted_at is None and status != "draft":
+        submitted_at = datetime(2026, 11, 2, 8, 0, 0)
+    referral = Referral.create(author=author, status=status, submitted_at=submitted_at, data=json.dumps(body), **kw)
+    for position, (person, role) in enumerate(people):
+        ReferralPerson.create(referral=referral, person=person, role=role, position=position)
+    return referral
+
+
 def login(client, user, password=TEST_PASSWORD, follow=False):
     return client.post("/login", data={"email": user.email, "password": password}, follow_redirects=follow)
 
