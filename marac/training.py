@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
-from marac import accounts, audit, clock, demo, passwords, settings
+from marac import accounts, audit, clock, demo, passwords
 from marac.db import db
 from marac.models import (
     Action,
@@ -189,9 +189,10 @@ def fill(known_passwords: dict[str, str] | None = None, known_hashes: dict[str, 
 
 
 def _settings(coordinator) -> None:
-    """The training borough is a domestic-abuse MARAC scoring with DASH."""
-    settings.set_many({"panel_name": "Anytown MARAC (training)", "panel_type": "domestic_abuse",
-                       "instrument_id": INSTRUMENT_ID}, coordinator)
+    """The training borough works like Barking and Dagenham: a domestic-abuse MARAC scoring with DASH."""
+    from marac import presets
+
+    presets.apply("barking_dagenham", coordinator, panel_name="Anytown MARAC (training)")
 
 
 def _person(rng, role: str, given: str, family: str, born: date, postcode: str, address: str) -> Person:
