@@ -604,6 +604,7 @@ def test_draft_survives_a_server_restart(client, referrer, sign_in, app_config, 
     rid = start(client)
     client.post(f"/referrals/{rid}/section/risk", data={"current_risk": "Typed before the restart."})
     restarted = create_app({"TESTING": True, "SECRET_KEY": "t" * 40, "WTF_CSRF_ENABLED": False,
+                            "REQUIRE_SECOND_FACTOR": False,
                             "DATABASE_URL": f"sqlite:///{tmp_path / 'marac.db'}"},
                            instance_path=str(tmp_path / "instance"))
     other_client = restarted.test_client()
