@@ -37,7 +37,12 @@ def authenticate(email: str, password: str) -> LoginResult:
         with db.atomic():
             if passwords.needs_rehash(user.password_hash):
                 User.update(password_hash=passwords.hash_password(password)).where(User.id == user.id).execute()
-            LoginFailure.delete().where(LoginFailure.user == user).execute()
+            # With a second factor the count is cleared only by a right code (marac.second_factor):
+            # otherwise someone who knows the password could reset it between guesses at codes.
+            from marac import second_factor
+
+            if not second_factor.required():
+                LoginFailure.delete().where(LoginFailure.user == user).execute()
         return LoginResult(user=user)
     with db.atomic():
         LoginFailure.create(user=user)
@@ -60,7 +65,13 @@ def _DUMMY_HASH() -> str:
 
 
 def sign_in(user: User) -> None:
-    """Start the session and record the sign-in."""
+    """Start the session and record the sign-in; with a second factor, wait for the code first
+    (marac.second_factor: no session exists until the code is right)."""
+    from marac import second_factor
+
+    if second_factor.required():
+        second_factor.begin(user)
+        return
     sessions.start(user)
     with db.atomic():
         audit.record("auth.login", user, user=user)

@@ -49,6 +49,9 @@ TRAINING_MODE = False
 
 # E-mail notices through the council's SMTP relay. MAIL_HOST None: nothing is sent.
 MAIL_HOST = None
+# Sign-in needs a code from an authenticator app (TOTP) after the password (SECURITY.md check 4).
+# Training mode switches it off whatever this says; never set False for real data.
+REQUIRE_SECOND_FACTOR = True
 MAIL_PORT = 25
 MAIL_USE_TLS = False  # STARTTLS after connecting
 MAIL_SENDER = "marac-no-reply@localhost"

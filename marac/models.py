@@ -81,6 +81,7 @@ class User(UserMixin, BaseModel):
     sessions_valid_after = DateTimeField(null=True)
     totp_secret = CharField(max_length=64, default="")
     totp_last_step = IntegerField(default=0)
+    totp_enrolled_at = DateTimeField(null=True)  # m0800: None until the first code from the app is right
 
     class Meta:
         table_name = "user"
@@ -774,3 +775,87 @@ class MinutesAmendment(BaseModel):
 
 
 DOMAIN_MODELS += [MeetingRecord, Attendance, CaseDiscussion, SharedInfo, ActionReview, MinutesAmendment]  # issue 6
+
+
+# --- information governance (issue 8, migration m0800) -------------------------------------------
+
+RELEASE_BASES = {
+    "dhr": "Domestic Homicide Review",
+    "sar": "Safeguarding Adult Review",
+    "court": "Court order",
+}
+RELEASE_STATUSES = {
+    "requested": "Waiting for the chair's decision",
+    "approved": "Approved, not yet released",
+    "refused": "Refused",
+    "released": "Released",
+}
+
+
+class ViewReason(BaseModel):
+    """Why someone opened a closed-session case or a restricted record, kept with that view (same
+    request id as its audit row). Free text: kept here, not in the append-only audit log."""
+
+    user = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="+")
+    object_type = CharField(max_length=40)
+    object_id = IntegerField()
+    case = ForeignKeyField(Case, null=True, on_delete="CASCADE", backref="+")
+    reason = TextField()
+    at = DateTimeField(default=_now)
+    request_id = CharField(max_length=40, default="", index=True)
+
+    class Meta:
+        table_name = "view_reason"
+        indexes = ((("case", "at"), False),)
+
+
+class RetentionDecision(BaseModel):
+    """A retention review of a closed case: keep (with a reason and the next review date) or delete."""
+
+    case = ForeignKeyField(Case, backref="+", on_delete="CASCADE")
+    decision = CharField(max_length=10)  # keep, delete
+    reason = TextField()
+    review_date = DateField(null=True)
+    decided_by = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="+")
+    decided_at = DateTimeField(default=_now)
+    people_deleted = IntegerField(default=0)
+    documents_deleted = IntegerField(default=0)
+
+    class Meta:
+        table_name = "retention_decision"
+        indexes = ((("case", "decided_at"), False),)
+
+
+class ReleaseRequest(BaseModel):
+    """A request to release a case's minutes and action plans (DHR, SAR, court order), decided by the chair."""
+
+    case = ForeignKeyField(Case, backref="+", on_delete="CASCADE")
+    requester_name = CharField(max_length=200)
+    requester_organisation = CharField(max_length=200, default="")
+    basis = CharField(max_length=20)  # RELEASE_BASES
+    detail = TextField(default="")
+    received_on = DateField()
+    due_on = DateField()
+    logged_by = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="+")
+    logged_at = DateTimeField(default=_now)
+    status = CharField(max_length=20, default="requested")  # RELEASE_STATUSES
+    decided_by = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="+")
+    decided_at = DateTimeField(null=True)
+    decision_reason = TextField(default="")
+    released_at = DateTimeField(null=True)
+    released_by = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="+")
+
+    class Meta:
+        table_name = "release_request"
+        indexes = ((("status", "due_on"), False),)
+
+    @property
+    def basis_label(self) -> str:
+        return RELEASE_BASES.get(self.basis, self.basis)
+
+    @property
+    def status_label(self) -> str:
+        return RELEASE_STATUSES.get(self.status, self.status)
+
+
+DOMAIN_MODELS += [ViewReason, RetentionDecision, ReleaseRequest]  # issue 8

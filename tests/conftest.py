@@ -16,7 +16,8 @@ def app_config():
 
 @pytest.fixture
 def app(tmp_path, app_config):
-    config = {"TESTING": True, "SECRET_KEY": "t" * 40, "WTF_CSRF_ENABLED": False,
+    # REQUIRE_SECOND_FACTOR off so sign_in() is one step; tests/test_totp.py turns it on.
+    config = {"TESTING": True, "SECRET_KEY": "t" * 40, "WTF_CSRF_ENABLED": False, "REQUIRE_SECOND_FACTOR": False,
               "DATABASE_URL": f"sqlite:///{tmp_path / 'marac.db'}"}
     config.update(app_config)
     application = create_app(config, instance_path=str(tmp_path / "instance"))

@@ -194,7 +194,7 @@ def test_reset_restores_the_starting_state_and_keeps_passwords(app, client, boro
 
 
 def test_not_in_training_mode_there_are_no_exercises(tmp_path):
-    plain = create_app({"TESTING": True, "SECRET_KEY": "p" * 40, "WTF_CSRF_ENABLED": False,
+    plain = create_app({"TESTING": True, "SECRET_KEY": "p" * 40, "WTF_CSRF_ENABLED": False, "REQUIRE_SECOND_FACTOR": False,
                         "DATABASE_URL": f"sqlite:///{tmp_path / 'plain.db'}"}, instance_path=str(tmp_path / "p"))
     with db.connection_context():
         user = User.create(name="C", email="c@example.test", role="coordinator", agency=make_agency(),
