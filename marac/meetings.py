@@ -288,6 +288,7 @@ class ReferralFlags:
     vulnerable_adult: bool = False
     actions_requested: bool = False
     hbv: bool = False
+    children: int = 0  # children named in the referral (or 1 when it only says there are some)
 
 
 def referral_flags(referral: Referral | None) -> ReferralFlags:
@@ -297,7 +298,11 @@ def referral_flags(referral: Referral | None) -> ReferralFlags:
     data = _json(referral.data, {})
     answers = _json(referral.answers, {})
     item = PREGNANCY_ITEMS.get(referral.instrument_id)
+    named = [p for p in data.get("people", []) if isinstance(p, dict) and p.get("role") == "child"] \
+        if isinstance(data, dict) and isinstance(data.get("people"), list) else []
+    children = len(named) or (1 if isinstance(data, dict) and _yes(data.get("has_children")) else 0)
     return ReferralFlags(
+        children=children,
         pregnant=(item is not None and _yes(answers.get(item) if isinstance(answers, dict) else None))
         or _find(data, PREGNANCY_KEYS, _yes),
         vulnerable_adult=_find(data, VULNERABLE_ADULT_KEYS, _yes),
@@ -462,7 +467,8 @@ def _make_lines(listings: list[Listing]) -> list[Line]:
         lines.append(Line(
             listing=listing, number=listing.case.number, kind=listing.kind, position=listing.position,
             victim=_initials(case_people, VICTIM_ROLES), perpetrator=_initials(case_people, ("perpetrator",)),
-            children=sum(1 for role, _, _ in case_people if role == "child"), pregnant=flags.pregnant,
+            children=max(sum(1 for role, _, _ in case_people if role == "child"), flags.children),
+            pregnant=flags.pregnant,
             score=referral.score_total if referral is not None else None, instrument=instrument,
             band=referral.band if referral is not None else "", criteria=criteria,
             repeat=bool(listing.is_repeat or listing.case.is_repeat), review=listing.is_review,
@@ -491,11 +497,15 @@ def listing_view(meeting: Meeting, listing: Listing, user) -> Line:
     return line
 
 
-def case_summary(case: Case, referral: Referral | None) -> Line:
-    """The agenda line a case would have if listed now (for the listing form)."""
+def case_summary(case: Case, referral: Referral | None, user=None) -> Line:
+    """The agenda line a case would have if listed now (for the listing form); shown to a user, audited."""
     draft = Listing(case=case, referral=referral.id if referral is not None else None, kind="full",
                     is_repeat=case.is_repeat, minutes_estimate=0)
-    return _make_lines([draft])[0]
+    line = _make_lines([draft])[0]
+    if user is not None:
+        with db.atomic():
+            audit.record("case.listing_view", case, user=user)
+    return line
 
 
 def _save_positions(meeting: Meeting, ids: list[int]) -> None:
@@ -605,7 +615,8 @@ def list_case(case: Case, referral: Referral | None = None, user=None, *, meetin
                 or hbv_closed:
             kind = "closed"
         elif kind == "information":
-            refusals = information_only_refusals(_case_children(case.id), flags, referrer_agrees=referrer_agrees,
+            refusals = information_only_refusals(max(_case_children(case.id), flags.children), flags,
+                                                 referrer_agrees=referrer_agrees,
                                                  actions_requested=actions_requested)
             if refusals:
                 raise MeetingError("This case cannot be listed for information only: " + "; ".join(refusals),
@@ -663,7 +674,8 @@ def change_listing(listing: Listing, user=None, *, kind: str, emergency_reason: 
         if kind != "closed" and must_close:
             raise MeetingError("This case must be heard in a closed session", field="kind")
         if kind == "information":
-            refusals = information_only_refusals(_case_children(case.id), flags, referrer_agrees=referrer_agrees,
+            refusals = information_only_refusals(max(_case_children(case.id), flags.children), flags,
+                                                 referrer_agrees=referrer_agrees,
                                                  actions_requested=actions_requested)
             if refusals:
                 raise MeetingError("This case cannot be listed for information only: " + "; ".join(refusals),
@@ -716,9 +728,10 @@ class ReadyCase:
     suggested: Meeting | None = None
 
 
-def ready_to_list(limit: int = 200) -> list[ReadyCase]:
+def ready_to_list(limit: int = 200, user=None) -> list[ReadyCase]:
     """Cases waiting for an agenda: accepted and not yet listed, due for review, or with actions
-    outstanding, none of them already on a planned meeting still to come (a fixed number of queries)."""
+    outstanding, none of them already on a planned meeting still to come (a fixed number of queries).
+    With a user, the list is being shown to them: the view is audited with the cases on it."""
     now = local_now()
     upcoming = Listing.select(Listing.case).join(Meeting).where((Meeting.status == "planned")
                                                                 & (Meeting.starts_at > now))
@@ -747,6 +760,10 @@ def ready_to_list(limit: int = 200) -> list[ReadyCase]:
         when = got if got and case.status == "open" else now
         suggested = next((m for m in meetings if m.referral_deadline is None or m.referral_deadline >= when), None)
         result.append(ReadyCase(case, reason, _initials(people.get(case.id, []), VICTIM_ROLES), got, suggested))
+    if user is not None:
+        with db.atomic():
+            audit.record("meeting.ready_view", object_type="case", object_id="", user=user,
+                         detail={"case_ids": [c.id for c in cases]})
     return result
 
 

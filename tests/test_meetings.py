@@ -186,6 +186,11 @@ def test_information_only_is_allowed_for_a_case_without_children(two_meetings, c
     ({"referral_data": json.dumps({"victim": {"vulnerable_adult": "yes"}})}, {}, "vulnerable adult"),
     ({"referral_data": json.dumps({"risk": {"actions_requested": "Housing move"}})}, {}, "specific actions"),
     ({}, {"actions_requested": True}, "specific actions"),
+    # The referral form's own layout (marac.referrals): children named, or only "has children".
+    ({"referral_data": json.dumps({"people": [{"role": "victim", "pregnant": False}, {"role": "child"},
+                                              {"role": "child"}]})}, {}, "involves 2 children"),
+    ({"referral_data": json.dumps({"people": [], "has_children": "yes"})}, {}, "involves 1 child"),
+    ({"referral_data": json.dumps({"people": [{"role": "victim", "pregnant": True}]})}, {}, "pregnant"),
     ({}, {"referrer_agrees": False}, "does not agree"),
 ])
 def test_information_only_is_refused_with_the_reason(two_meetings, coordinator, case_kw, call_kw, reason):

@@ -155,6 +155,10 @@ def test_list_a_case_from_the_ready_list(client, sign_in, setup, coordinator):
     assert case.number in body(r) and "Nightingale" not in body(r)
     r = client.get(f"/meetings/ready/{case.id}")
     assert r.status_code == 200 and "It is in time for the meeting of 9:30am on Wednesday 18 November 2026" in body(r)
+    ready_view = AuditEvent.select().where(AuditEvent.action == "meeting.ready_view").get()
+    assert case.id in json.loads(ready_view.detail)["case_ids"]
+    assert AuditEvent.select().where((AuditEvent.action == "case.listing_view")
+                                     & (AuditEvent.object_id == str(case.id))).exists()
     r = client.post(f"/meetings/ready/{case.id}", data={"meeting": 0, "kind": "full", "referrer_agrees": "yes",
                                                          "actions_requested": "no"})
     assert r.status_code == 302

@@ -228,7 +228,7 @@ def order_rule(meeting_id):
 @coordinator_required
 def ready():
     """Cases ready to list: accepted, due for review, or with actions outstanding."""
-    return render_template("meetings/ready.html", cases=meetings.ready_to_list())
+    return render_template("meetings/ready.html", cases=meetings.ready_to_list(user=_user()))
 
 
 def _yes(form_field) -> bool:
@@ -258,7 +258,7 @@ def list_case(case_id):
     received = meetings.received_at(referral)
     suggested = meetings.meeting_for(received, exclude_case_id=case.id)
     return render_template("meetings/list_case.html", form=form, case=case, referral=referral, received=received,
-                           suggested=suggested, summary=meetings.case_summary(case, referral))
+                           suggested=suggested, summary=meetings.case_summary(case, referral, _user()))
 
 
 @bp.route("/<int:meeting_id>/listings/<int:listing_id>", methods=["GET", "POST"])
