@@ -55,6 +55,13 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.e2e)
 
 
+def _favicon_reset(message) -> bool:
+    """Chromium fetches the favicon on its own, outside the page's behaviour; when the test
+    navigates or closes while that fetch is in flight it logs ERR_CONNECTION_RESET. Only that
+    one message is ignored: every other failed load still fails the test."""
+    return "ERR_CONNECTION_RESET" in message.text and message.location.get("url", "").endswith("/favicon.svg")
+
+
 def _browser_unavailable(reason: str):
     if os.environ.get("MARAC_REQUIRE_BROWSER") == "1":
         pytest.fail(f"{reason} (MARAC_REQUIRE_BROWSER=1, so browser tests may not be skipped)", pytrace=False)
@@ -92,7 +99,8 @@ def page_factory(browser):
         problems: list[str] = []
         ctx.expose_function("__maracReportCsp", lambda msg: problems.append(f"CSP: {msg}"))
         ctx.add_init_script(CSP_LISTENER)
-        ctx.on("console", lambda m: m.type == "error" and problems.append(f"console: {m.text} ({m.location})"))
+        ctx.on("console", lambda m: m.type == "error" and not _favicon_reset(m)
+               and problems.append(f"console: {m.text} ({m.location})"))
         ctx.on("weberror", lambda e: problems.append(f"pageerror: {e.error}"))
         pg = ctx.new_page()
         pg.problems = problems
