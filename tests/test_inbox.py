@@ -498,6 +498,11 @@ def test_a_decided_referral_cannot_be_decided_again(client, sign_in, coordinator
     r = client.post(f"/inbox/referrals/{referral.id}/accept", data={"reason": "x"})
     assert r.status_code == 200 and "already been dealt with" in r.get_data(as_text=True)
     assert Referral.get_by_id(referral.id).status == "declined"
+    for url in (f"/inbox/referrals/{referral.id}/accept", f"/inbox/referrals/{referral.id}/quality-assurance"):
+        r = client.get(url)
+        assert r.status_code == 303 and r.headers["Location"].endswith(f"/inbox/referrals/{referral.id}")
+    page = client.get(f"/inbox/referrals/{referral.id}").get_data(as_text=True)
+    assert "Declined on" in page and "Does not meet the panel&#39;s threshold" in page and "Score 4." in page
 
 
 def test_extra_fields_change_nothing(client, sign_in, coordinator):

@@ -89,6 +89,8 @@ def show(referral_id):
 def decide(referral_id, outcome):
     """Accept, decline, return or transfer out: a form page that is also the confirmation step."""
     referral = access.get_inbox_referral_or_404(referral_id)
+    if request.method == "GET" and referral.status != "submitted":
+        return _already_decided(referral)
     form_class, title = OUTCOMES[outcome]
     form = form_class()
     problem = ""
@@ -103,6 +105,11 @@ def decide(referral_id, outcome):
     item = inbox.detail(referral, _user())
     return render_template("inbox/decide.html", form=form, item=item, outcome=outcome, title=title,
                            problem=problem, grounds=inbox.accept_grounds(item))
+
+
+def _already_decided(referral):
+    flash(f"Referral {referral.id} has already been dealt with.", "info")
+    return redirect(url_for("inbox.show", referral_id=referral.id), 303)
 
 
 def _apply(outcome, referral_id, form):
@@ -127,6 +134,8 @@ def _done_message(outcome, referral_id):
 def qa(referral_id):
     """Quality assurance of a professional-judgement referral, by the chair or coordinator it is routed to."""
     referral = access.get_inbox_referral_or_404(referral_id)
+    if request.method == "GET" and (referral.status != "submitted" or referral.qa_status != "pending"):
+        return _already_decided(referral)
     form = QualityAssuranceForm()
     problem = ""
     if form.validate_on_submit():

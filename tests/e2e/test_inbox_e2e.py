@@ -11,6 +11,12 @@ from marac import clock
 from marac.models import Case, PersonMatch, Referral
 
 
+def settle(page):
+    """Let the last page finish loading (its favicon too): the live server stops before the
+    browser context closes, and a request cut off then is reported as a console error."""
+    page.wait_for_load_state("networkidle")
+
+
 @pytest.fixture
 def seeded(app):
     now = clock.now()
@@ -65,8 +71,10 @@ def test_coordinator_confirms_a_duplicate_then_accepts_the_repeat(seeded, signed
     page.get_by_role("button", name="Accept", exact=True).click()
     expect(page.get_by_role("heading", name="Accept the referral")).to_be_visible()
     expect(page.get_by_text("Grounds: Repeat referral")).to_be_visible()
+    assert_accessible(page)
     page.get_by_role("button", name="Accept referral").click()
     expect(page.get_by_text(f"Referral {seeded['repeat'].id} accepted.")).to_be_visible()
+    settle(page)
     saved = Referral.get_by_id(seeded["repeat"].id)
     assert saved.status == "accepted" and saved.is_repeat and Case.get_by_id(saved.case_id).is_repeat
 
@@ -87,6 +95,7 @@ def test_coordinator_follows_a_cross_link_and_accepts(seeded, signed_in, assert_
     page.get_by_role("button", name="Accept", exact=True).click()
     page.get_by_role("button", name="Accept referral").click()
     expect(page.get_by_text(f"Referral {seeded['cross'].id} accepted.")).to_be_visible()
+    settle(page)
 
 
 def test_coordinator_declines_a_professional_judgement_referral_at_qa(seeded, signed_in, assert_accessible):
@@ -102,6 +111,30 @@ def test_coordinator_declines_a_professional_judgement_referral_at_qa(seeded, si
         "The checklist and history do not yet show high risk; please re-refer if incidents continue.")
     page.get_by_role("button", name="Save quality assurance").click()
     expect(page.get_by_text(f"Quality assurance of referral {seeded['pj'].id} saved.")).to_be_visible()
+    settle(page)
     saved = Referral.get_by_id(seeded["pj"].id)
     assert (saved.status, saved.qa_status) == ("declined", "declined")
     assert saved.decision_reason.startswith("The checklist and history")
+
+
+def test_coordinator_records_a_transfer_from_another_marac(app, signed_in, assert_accessible):
+    page = signed_in(make_user(role="coordinator"))
+    page.goto("/inbox/")
+    page.get_by_role("button", name="Record a transfer from another MARAC").click()
+    page.get_by_role("button", name="Add to the inbox").click()
+    expect(page.get_by_role("alert")).to_contain_text("Enter the MARAC the case came from")
+    assert_accessible(page)
+    page.get_by_label("MARAC it came from").fill("Riverside MARAC")
+    received = page.get_by_role("group", name="Received on")
+    received.get_by_label("Day").fill("30")
+    received.get_by_label("Month").fill("10")
+    received.get_by_label("Year").fill("2026")
+    page.get_by_label("Summary of the case and why it is transferred").fill("Moved into a refuge in this area.")
+    victim = page.get_by_role("group", name="Victim")
+    victim.get_by_label("Given name").fill("Kai")
+    victim.get_by_label("Family name").fill("Madeupname")
+    page.get_by_role("button", name="Add to the inbox").click()
+    expect(page.get_by_role("heading", name="Transfer from Riverside MARAC")).to_be_visible()
+    expect(page.locator("#referral-checks")).to_contain_text("Received from Riverside MARAC")
+    settle(page)
+    assert Referral.get(Referral.source == "transfer_in").status == "submitted"
