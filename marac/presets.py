@@ -156,6 +156,8 @@ FIELDS: list[Field] = [
     Field("flag_months", "Flag and tag for this many months", "actions", "int", 1, 60),
     Field("document_max_mb", "Largest document upload (MB)", "actions", "int", 1, 15),
 ]
+    Field("retention_months", "Retention review: months after a case closes", "actions", "int_choice",
+          choices={6: "6 months", 12: "12 months"}),
 FIELDS_BY_KEY = {f.key: f for f in FIELDS}
 
 

@@ -48,6 +48,7 @@ DEFAULTS: dict[str, object] = {
     "overdue_reminder_every_days": 7,
     "document_max_mb": 10,
     "flag_months": 12,
+    "retention_months": 12,  # issue 8: a closed case's retention review, 6 or 12 months after closure
     # Referral form (issue 3). The instrument new referrals are scored with (see
     # marac.instruments.get_instrument), and the panel's referral criteria (PanelRules as data;
     # its instrument_id and panel_type are taken from the two settings above, not from here).
@@ -101,6 +102,8 @@ HELP: dict[str, str] = {
     "instrument_id": "The risk checklist new referrals are scored with (a referral keeps the version it was "
                      "scored with).",
     "rules": "The referral criteria: which are switched on, thresholds, escalation and repeat windows, "
+    "retention_months": "A closed case comes up for its retention review this many months after it closed: the "
+                        "coordinator keeps it (with a reason and a new date) or deletes its personal data.",
              "minimum age, whether the person must live in the area.",
     "borough_postcode_prefixes": "Postcode outward codes (for example IG11, RM8) of the area the panel covers. "
                                  "When set, a referral's postcode decides whether the person lives in the area; "
