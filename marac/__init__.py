@@ -8,6 +8,7 @@ from flask import Flask, g, redirect, request, url_for
 from flask_wtf.csrf import CSRFError
 from govuk_frontend_wtf.main import WTFormsHelpers
 from jinja2 import ChoiceLoader, PackageLoader, PrefixLoader
+from peewee import OperationalError
 
 from marac import config as default_config
 from marac.db import db, init_db
@@ -62,7 +63,7 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     csrf.init_app(app)
     login_manager.init_app(app)
 
-    init_db(app.config["DATABASE_URL"], app.config["SQLITE_BUSY_TIMEOUT_MS"])
+    init_db(app.config["DATABASE_URL"], app.config["SQLITE_BUSY_TIMEOUT_MS"], app.config.get("SQLITE_MAX_PAGE_COUNT"))
     _request_hooks(app)
     _register_blueprints(app)
     _template_helpers(app)
@@ -108,6 +109,8 @@ def _request_hooks(app: Flask) -> None:
     @app.before_request
     def open_connection():
         g.request_id = uuid.uuid4().hex
+        if request.blueprint == "health" or request.endpoint == "static":
+            return  # the health check and static files never touch the database
         db.connect(reuse_if_open=True)
 
     @app.teardown_request
@@ -142,7 +145,39 @@ def _request_hooks(app: Flask) -> None:
     for status in (400, 403, 404, 405, 413, 429, 500, 503):
         app.register_error_handler(status, _error_page(status))
 
+    @app.errorhandler(OperationalError)
+    def database_unavailable(error):
+        """Locked past busy_timeout, or the disk is full: a clear 503 (the transaction was rolled back,
+        so nothing is half-saved). Any other database error stays a 500."""
+        if not _database_unavailable(error):
+            raise error
+        app.logger.warning("database unavailable for %s %s: %s", request.method, request.path, error)
+        try:
+            response = app.make_response(_error_page(503)(error))
+        except Exception:  # the page itself needs the database (the signed-in user): plain text then
+            response = app.make_response(("Sorry, the service cannot save right now. Nothing was changed. "
+                                          "Try again in a few minutes.", 503, {"Content-Type": "text/plain"}))
+        response.headers["Retry-After"] = "30"
+        return response
+
     app.htmx = htmx
+
+
+# SQLite errors that mean "not now" rather than "broken": the app answers 503, not 500.
+DATABASE_UNAVAILABLE = ("database is locked", "database table is locked", "database or disk is full", "disk i/o error")
+
+
+def _database_unavailable(error) -> bool:
+    """Whether this error (or one it was raised while handling) says the database is busy or full.
+    On a full disk SQLite rolls the transaction back itself, so Peewee's own rollback then fails with
+    "cannot rollback - no transaction is active": the original error is in the exception's context."""
+    for _ in range(5):
+        if error is None:
+            return False
+        if any(text in str(error).lower() for text in DATABASE_UNAVAILABLE):
+            return True
+        error = error.__cause__ or error.__context__
+    return False
 
 
 def _error_page(status: int):

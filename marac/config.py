@@ -20,6 +20,9 @@ TRUSTED_PROXY_HEADERS = ("x-forwarded-for", "x-forwarded-proto")
 # None means sqlite:///<instance>/marac.db
 DATABASE_URL = None
 SQLITE_BUSY_TIMEOUT_MS = 5000
+# SQLite max_page_count on every connection: None (no limit) in service. The disk-full drill
+# (tests/test_drills.py) sets it to make "database or disk is full" happen on demand.
+SQLITE_MAX_PAGE_COUNT = None
 
 # Sessions: revocable server-side records, no remember-me.
 IDLE_TIMEOUT = timedelta(minutes=30)

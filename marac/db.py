@@ -14,9 +14,9 @@ class DatabaseCheckFailed(RuntimeError):
     """Start-up integrity check failed: the app refuses to serve a damaged database."""
 
 
-def sqlite_pragmas(busy_timeout_ms: int) -> dict:
+def sqlite_pragmas(busy_timeout_ms: int, max_page_count: int | None = None) -> dict:
     """Pragmas applied to every SQLite connection (SECURITY.md check 30)."""
-    return {
+    pragmas = {
         "journal_mode": "wal",
         "synchronous": "full",
         "foreign_keys": 1,
@@ -24,19 +24,22 @@ def sqlite_pragmas(busy_timeout_ms: int) -> dict:
         # Deleted personal data is overwritten, not left in free pages.
         "secure_delete": 1,
     }
+    if max_page_count:  # config SQLITE_MAX_PAGE_COUNT: the disk-full drill's small "disk"
+        pragmas["max_page_count"] = int(max_page_count)
+    return pragmas
 
 
-def open_database(url: str, busy_timeout_ms: int = 5000):
+def open_database(url: str, busy_timeout_ms: int = 5000, max_page_count: int | None = None):
     """Make a database object from a URL. SQLite writes always take the lock at BEGIN:
     a deferred read-then-write under waitress threads fails with 'database is locked'."""
     if url.startswith("sqlite"):
-        return connect_url(url, pragmas=sqlite_pragmas(busy_timeout_ms), lock_type="IMMEDIATE")
+        return connect_url(url, pragmas=sqlite_pragmas(busy_timeout_ms, max_page_count), lock_type="IMMEDIATE")
     return connect_url(url)
 
 
-def init_db(url: str, busy_timeout_ms: int = 5000):
+def init_db(url: str, busy_timeout_ms: int = 5000, max_page_count: int | None = None):
     """Bind the proxy, check the file, apply migrations. Returns the database."""
-    database = open_database(url, busy_timeout_ms)
+    database = open_database(url, busy_timeout_ms, max_page_count)
     db.initialize(database)
     with database.connection_context():
         if is_sqlite():

@@ -9,6 +9,7 @@ from datetime import timedelta
 
 from flask import current_app, request, session
 from flask_login import login_user, logout_user
+from peewee import OperationalError
 
 from marac import clock
 from marac.db import db
@@ -60,8 +61,11 @@ def load_user(user_id: str):
         end(record)
         return None
     if now - record.last_seen > TOUCH_EVERY:
-        with db.atomic():
-            UserSession.update(last_seen=now).where(UserSession.id == record.id).execute()
+        try:
+            with db.atomic():
+                UserSession.update(last_seen=now).where(UserSession.id == record.id).execute()
+        except OperationalError:
+            pass  # database busy or full: reading a page must not fail for this bookkeeping write
     return user
 
 
