@@ -46,6 +46,15 @@ def _draft(facts: dict, email: str) -> dict:
     return {"referral_id": facts["drafts"][email], "slug": "checklist"}
 
 
+def _last_12_months(facts: dict) -> dict:
+    """The report's "dates of your choice" period: the 12 months to the day the borough was generated,
+    so every size reports over a full year of the same activity (day, month, year inputs)."""
+    from datetime import date
+
+    start, end = date.fromisoformat(facts["report_from"]), date.fromisoformat(facts["report_to"])
+    return {"period": "custom", "start": [start.day, start.month, start.year], "end": [end.day, end.month, end.year]}
+
+
 @dataclass(frozen=True)
 class Page:
     key: str  # ENDPOINTS key
@@ -80,8 +89,7 @@ PAGES = [
     Page("case", "case page, long timeline", "coordinator", obj="timeline_case_id", reason=True),
     Page("actions", "my agency's actions", "representative"),
     Page("search", "case search (name)", "coordinator", query=lambda facts: {"name": facts["search"]["name"]}),
-    Page("report", "year's report", "coordinator", p95_budget_ms=1000,
-         query=lambda facts: {"period": "year", "year": facts["report_year"]}),
+    Page("report", "year's report (last 12 months)", "coordinator", p95_budget_ms=1000, query=_last_12_months),
 ]
 
 
