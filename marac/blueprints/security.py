@@ -90,6 +90,8 @@ def _login_form():
 @bp.route("/login/code", methods=["GET", "POST"])
 def code():
     """Second step of sign-in: the code from the authenticator app (enrolment first if none)."""
+    if current_user.is_authenticated:
+        return redirect(url_for("dashboard.home"))
     user = _pending_or_restart()
     if user is None:
         return redirect(url_for("auth.login"))
@@ -101,6 +103,8 @@ def code():
 @bp.route("/login/enrol", methods=["GET", "POST"])
 def enrol():
     """First sign-in: scan the QR code into an authenticator app, then prove it with a code."""
+    if current_user.is_authenticated:
+        return redirect(url_for("dashboard.home"))
     user = _pending_or_restart()
     if user is None:
         return redirect(url_for("auth.login"))
