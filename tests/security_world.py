@@ -19,6 +19,7 @@ from marac_testing import (
     make_referral,
     make_user,
 )
+from werkzeug.routing import AnyConverter
 
 from marac.models import Attendance, CaseDiscussion, PersonMatch, ReleaseRequest, Research, SharedInfo
 
@@ -28,7 +29,6 @@ SENTINELS = {
     "closed_summary": "SENTINEL-CLOSED-MINUTES-2210",
     "closed_research": "SENTINEL-CLOSED-RESEARCH-5120",
     "open_research": "SENTINEL-OPEN-RESEARCH-8814",
-    "closed_victim": "Sentinelclosedvictim",
     "referral_text": "SENTINEL-REFERRAL-TEXT-6607",
 }
 # Personal data that must never be in a URL the app produces (SECURITY.md check 29).
@@ -65,7 +65,7 @@ def build_world(app) -> World:
     case = make_case(people=[(victim, "victim"), (perpetrator, "perpetrator")], lead_agency=involved)
     referral = make_referral(author=users["F"], people=[(victim, "victim"), (perpetrator, "perpetrator")],
                              status="submitted", case=case,
-                             data={"risk": {"current_risk": SENTINELS["referral_text"]}})
+                             data={"current_risk": SENTINELS["referral_text"]})
     lookalike = make_person(PERSONAL["given"], PERSONAL["family"], date_of_birth=date(1991, 3, 27))
     match = PersonMatch.create(person=lookalike, candidate=victim, referral=referral, reason="name")
     action = make_action(case, involved, created_by=users["C"])
@@ -78,14 +78,12 @@ def build_world(app) -> World:
     Research.create(listing=listing, agency=involved, user=users["R"], victim_info=SENTINELS["closed_research"])
     CaseDiscussion.create(listing=listing, summary=SENTINELS["closed_summary"])
     # A second, open case on the same agenda (what observers and other agencies may see).
-    closed_victim = make_person("Openvictim", SENTINELS["closed_victim"])
-    open_case = make_case(people=[(closed_victim, "victim")])
-    make_referral(author=users["F"], people=[(closed_victim, "victim")], status="accepted", case=open_case)
+    open_victim = make_person("Openvictim", "Openfamily")
+    open_case = make_case(people=[(open_victim, "victim")])
+    make_referral(author=users["F"], people=[(open_victim, "victim")], status="accepted", case=open_case)
     open_listing = make_listing(meeting, open_case, kind="full")
     Research.create(listing=open_listing, agency=involved, user=users["R"], victim_info=SENTINELS["open_research"])
     SharedInfo.create(listing=open_listing, agency=involved, text="Shared openly at the meeting")
-    # Swap: the closed case's victim name is the sentinel only invited agencies may read.
-    victim.family_name = PERSONAL["family"]
     observer_row = Attendance.create(meeting=meeting, user=users["O"], name=users["O"].name, capacity="observer",
                                      status="present", observer_status="approved", agreed_at=datetime(2026, 11, 18))
     for key in "CHRX":
@@ -111,3 +109,45 @@ def build_world(app) -> World:
 
 def dump(value) -> str:
     return json.dumps(value, default=str)
+
+
+def url_for_rule(rule, values: dict) -> str:
+    """A URL for this rule with the seeded objects' ids (any(...) parts: the first choice)."""
+    args = {}
+    for name in rule.arguments:
+        converter = rule._converters[name]
+        if isinstance(converter, AnyConverter):
+            args[name] = sorted(converter.items)[0]
+        else:
+            assert name in values, f"no seeded value for <{name}> in {rule.rule}: add it to security_world"
+            args[name] = values[name]
+    return rule.build(args)[1]
+
+
+def docx_text(data: bytes) -> str:
+    """The text of a Word document (paragraphs, tables, headers)."""
+    import io
+
+    from docx import Document as WordDocument
+
+    doc = WordDocument(io.BytesIO(data))
+    parts = [p.text for p in doc.paragraphs]
+    for table in doc.tables:
+        parts += [cell.text for row in table.rows for cell in row.cells]
+    for section in doc.sections:
+        parts += [p.text for p in section.header.paragraphs]
+    return "\n".join(parts)
+
+
+def signed_in_client(app, world: World, role: str):
+    """A test client signed in as this role (anonymous for "A"), with the reason for the closed-session
+    case already given where the role may open it."""
+    from marac_testing import login
+
+    client = app.test_client()
+    if role != "A":
+        assert login(client, world.users[role]).status_code == 302
+    if role in "CHR":
+        r = client.post(f"/governance/cases/{world.values['case_id']}/reason", data={"reason": "Security test"})
+        assert r.status_code == 302
+    return client

@@ -26,8 +26,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from marac_testing import login
-from security_world import build_world
-from werkzeug.routing import AnyConverter
+from security_world import build_world, signed_in_client, url_for_rule
 
 from marac.models import AuditEvent
 
@@ -190,18 +189,6 @@ EXPECTED = {
 }
 
 
-def _url(rule, values) -> str:
-    args = {}
-    for name in rule.arguments:
-        converter = rule._converters[name]
-        if isinstance(converter, AnyConverter):
-            args[name] = sorted(converter.items)[0]
-        else:
-            assert name in values, f"no seeded value for <{name}> in {rule.rule}: add it to _world"
-            args[name] = values[name]
-    return rule.build(args)[1]
-
-
 def _outcome(response) -> str:
     status = response.status_code
     if status >= 500:
@@ -236,18 +223,13 @@ def _requests(app):
 def observe(app, role: str) -> dict:
     """{endpoint: {method: set(outcomes)}} for one role, full page and htmx."""
     world = build_world(app)
-    users, values = world.users, world.values
-    client = app.test_client()
-    if role != "A":
-        assert login(client, users[role]).status_code == 302
-    if role in "CHR":
-        # The case is heard in a closed session: give the reason once, so the case pages themselves
-        # are reached (the reason gate has its own tests in test_who_looked.py).
-        r = client.post(f"/governance/cases/{values['case_id']}/reason", data={"reason": "Access matrix"})
-        assert r.status_code == 302
+    values = world.values
+    # The case is heard in a closed session: the reason is given first where the role may open it, so
+    # the case pages themselves are reached (the reason gate has its own tests in test_who_looked.py).
+    client = signed_in_client(app, world, role)
     seen: dict = {}
     for endpoint, method, rule in _requests(app):
-        url = _url(rule, values)
+        url = url_for_rule(rule, values)
         for headers in ({}, {"HX-Request": "true"}):
             r = client.open(url, method=method, headers=headers, data={} if method == "POST" else None)
             seen.setdefault(endpoint, {}).setdefault(method, set()).add(_outcome(r))
