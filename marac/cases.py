@@ -15,13 +15,14 @@ from functools import reduce
 from peewee import JOIN, SQL, Value, fn
 
 from marac import audit, clock, settings
-from marac.access import COORDINATOR, case_filter, restricted_filter, visible_cases
+from marac.access import COORDINATOR, case_filter, restricted_filter, visible_case_where
 from marac.db import db
 from marac.models import (
     Action,
     ActionUpdate,
     Agency,
     Case,
+    CaseDiscussion,
     CaseEvent,
     CasePerson,
     Document,
@@ -33,6 +34,7 @@ from marac.models import (
     Referral,
     ReferralAmendment,
     Research,
+    SharedInfo,
     User,
 )
 from marac.risk import add_months
@@ -46,7 +48,7 @@ CLOSE_REASONS = {
 # Filters offered on the timeline: each covers one or more kinds of entry.
 TIMELINE_FILTERS = {
     "referral": ("Referrals and risk assessments", ("referral", "amendment")),
-    "meeting": ("Listings and research", ("listing", "research")),
+    "meeting": ("Listings, research and minutes", ("listing", "research", "minutes")),
     "action": ("Actions", ("action", "action_update")),
     "note": ("Case notes", ("note",)),
     "document": ("Documents", ("document",)),
@@ -54,6 +56,8 @@ TIMELINE_FILTERS = {
 }
 TIMELINE_PAGE_SIZE = 25
 SEARCH_LIMIT = 50
+# People matched before their cases are looked up: a broader search asks for more details.
+PERSON_LIMIT = 1000
 # Referral statuses that are part of the case record (drafts never are).
 RECORDED_REFERRALS = ("submitted", "returned", "accepted", "declined", "transferred")
 PEOPLE_ORDER = {"victim": 0, "subject": 1, "perpetrator": 2, "child": 3, "witness": 4, "other": 5}
@@ -114,7 +118,7 @@ def open_case(case: Case, user) -> CaseRecord:
     if person_ids:
         links = (CasePerson.select(CasePerson.person, Case.id, Case.number, Case.status).join(Case)
                  .where(CasePerson.person.in_(person_ids) & (CasePerson.case != case.id)
-                        & Case.id.in_(visible_cases(user).select(Case.id)))
+                        & visible_case_where(user))
                  .order_by(Case.opened_at.desc()))
         for link in links:
             bucket = record.other_cases.setdefault(link.person_id, [])
@@ -208,6 +212,10 @@ def _sources(case_id: int, user, agency_id: int | None, cursor: Cursor | None):
         "amendment": sel("amendment", ReferralAmendment, ReferralAmendment.at, ReferralAmendment.id,
                          Referral.agency, Referral.case == case_id, joins=(Referral,)),
         "listing": sel("listing", Listing, Listing.created_at, Listing.id, None, Listing.case == case_id),
+        # What the meeting recorded, once the chair has signed the minutes off (drafts are not shared).
+        "minutes": sel("minutes", CaseDiscussion, CaseDiscussion.updated_at, CaseDiscussion.id, None,
+                       (Listing.case == case_id) & Meeting.minutes_signed_off_at.is_null(False),
+                       joins=(Listing, Meeting)),
         "research": sel("research", Research, Research.created_at, Research.id, Research.agency,
                         Listing.case == case_id, joins=(Listing,)),
         "action": sel("action", Action, Action.created_at, Action.id, Action.owner_agency, Action.case == case_id),
@@ -236,6 +244,8 @@ def _load(kind: str, ids: list[int]) -> dict:
         query = Listing.select(Listing, Meeting).join(Meeting)
     elif kind == "research":
         query = Research.select(Research, Agency).join(Agency)
+    elif kind == "minutes":
+        query = CaseDiscussion.select(CaseDiscussion, Listing, Meeting).join(Listing).join(Meeting)
     elif kind == "action":
         query = Action.select(Action, Agency).join(Agency)
     elif kind == "action_update":
@@ -269,6 +279,14 @@ def timeline(case: Case, user, *, kind: str = "", agency_id: int | None = None, 
     for k, _at, oid in rows:
         by_kind.setdefault(k, []).append(oid)
     loaded = {k: _load(k, ids) for k, ids in by_kind.items()}
+    if "minutes" in loaded:
+        shared = {}
+        listing_ids = [d.listing_id for d in loaded["minutes"].values()]
+        for info in (SharedInfo.select(SharedInfo, Agency).join(Agency)
+                     .where(SharedInfo.listing.in_(listing_ids)).order_by(Agency.name)):
+            shared.setdefault(info.listing_id, []).append(info)
+        for discussion in loaded["minutes"].values():
+            discussion.shared = shared.get(discussion.listing_id, [])
     corrected = set()
     if "note" in loaded:
         corrections = Note.select(Note.corrects).where(Note.corrects.in_(list(loaded["note"])))
@@ -310,6 +328,8 @@ def view_timeline_page(case: Case, user, **kwargs) -> TimelinePage:
 
 
 def _name_condition(text: str):
+    """Person rows whose name matches: full-name key by prefix (either word order), an alias, or the
+    family name alone (lower(family_name), an expression index: see migration m0501)."""
     words = [w for w in re.split(r"\s+", text.strip()) if w]
     keys = {name_key(text)}
     if len(words) >= 2:
@@ -320,26 +340,22 @@ def _name_condition(text: str):
     cond = reduce(lambda a, b: a | b, [_prefix(Person.name_key, k) for k in keys])
     alias_ids = PersonAlias.select(PersonAlias.person).where(
         reduce(lambda a, b: a | b, [_prefix(PersonAlias.name_key, k) for k in keys]))
-    cond = cond | Person.id.in_(alias_ids)
-    # A family name alone ends the key ("smith" in "zoesmith"): a scan of the name index, not a seek,
-    # so it is cheap only with the index small or another criterion (date of birth) narrowing first.
-    cond = cond | Person.name_key.endswith(name_key(text))
-    return cond
+    family = fn.lower(Person.family_name)
+    variants = {sep.join(words).lower() for sep in (" ", "-", "")}
+    return cond | Person.id.in_(alias_ids) | reduce(lambda a, b: a | b, [_prefix(family, v) for v in variants])
 
 
 def search(user, *, number: str = "", name: str = "", date_of_birth: date | None = None, postcode: str = ""):
     """Cases this user may see matching every criterion given; None when no criterion was given.
 
-    Name, date of birth and postcode must all match the same person. Audited without the
-    search terms (they are personal data): only which fields were used and how many results.
+    Name, date of birth and postcode must all match the same person. Matching people are found
+    first (index seeks), then their cases, then the visibility rule on those cases only.
+    Audited without the search terms (they are personal data): which fields, how many results.
     """
     used = [k for k, v in (("number", number.strip()), ("name", name.strip()), ("date_of_birth", date_of_birth),
                            ("postcode", postcode.strip())) if v]
     if not used:
         return None
-    query = visible_cases(user)
-    if number.strip():
-        query = query.where(_prefix(fn.UPPER(Case.number), number.strip().upper()))
     person_conds = []
     if name.strip():
         cond = _name_condition(name)
@@ -350,10 +366,18 @@ def search(user, *, number: str = "", name: str = "", date_of_birth: date | None
     if postcode.strip():
         key = postcode_key(postcode)
         person_conds.append(Person.postcode_key == key if len(key) >= 5 else _prefix(Person.postcode_key, key))
+    query = Case.select().where(visible_case_where(user))
+    capped = False
     if person_conds:
-        persons = Person.select(Person.id).where(Person.deleted_at.is_null() & reduce(lambda a, b: a & b,
-                                                                                       person_conds))
-        query = query.where(Case.id.in_(CasePerson.select(CasePerson.case).where(CasePerson.person.in_(persons))))
+        persons = [p.id for p in Person.select(Person.id).where(
+            Person.deleted_at.is_null() & reduce(lambda a, b: a & b, person_conds)).limit(PERSON_LIMIT + 1)]
+        capped = len(persons) > PERSON_LIMIT
+        case_ids = {cp.case_id for cp in CasePerson.select(CasePerson.case)
+                    .where(CasePerson.person.in_(persons[:PERSON_LIMIT]))}
+        query = query.where(Case.id.in_(list(case_ids)))
+    if number.strip():
+        # Case numbers are stored in capitals (M-2026-0001): a range on the unique index.
+        query = query.where(_prefix(Case.number, number.strip().upper()))
     with db.atomic():
         cases = list(query.order_by(Case.opened_at.desc(), Case.id.desc()).limit(SEARCH_LIMIT + 1))
         audit.record("case.search", object_type="case", object_id="",
@@ -365,7 +389,7 @@ def search(user, *, number: str = "", name: str = "", date_of_birth: date | None
             people.setdefault(cp.case_id, []).append(cp)
     for c in cases:
         c.search_people = sorted(people.get(c.id, []), key=lambda cp: PEOPLE_ORDER.get(cp.role, 9))
-    return SearchResult(cases[:SEARCH_LIMIT], len(cases) > SEARCH_LIMIT)
+    return SearchResult(cases[:SEARCH_LIMIT], len(cases) > SEARCH_LIMIT or capped)
 
 
 @dataclass

@@ -251,6 +251,7 @@ class Person(BaseModel):
             (("name_key", "date_of_birth"), False),
             (("date_of_birth", "postcode_key"), False),
             (("postcode_key",), False),
+            # m0501 also indexes lower(family_name) (an expression index: search by family name alone)
         )
 
     @property
@@ -489,6 +490,7 @@ class Action(BaseModel):
             (("status", "due_date"), False),
             (("case", "created_at"), False),
             (("owner_agency", "completed_at"), False),
+            (("case", "owner_agency"), False),  # m0501
         )
 
     @classmethod

@@ -11,7 +11,20 @@ from marac import audit, clock, settings
 from marac.cases import RECORDED_REFERRALS, referral_data
 from marac.db import db
 from marac.formatting import local_date, local_datetime
-from marac.models import Action, Agency, CaseEvent, CasePerson, Listing, Meeting, Person, Referral, Research, User
+from marac.models import (
+    Action,
+    Agency,
+    CaseDiscussion,
+    CaseEvent,
+    CasePerson,
+    Listing,
+    Meeting,
+    Person,
+    Referral,
+    Research,
+    SharedInfo,
+    User,
+)
 from marac.risk import ANSWER_LABELS
 
 FILES = ("1-referral-and-risk-assessment.docx", "2-minutes-extracts.docx", "3-action-plan.docx")
@@ -112,6 +125,11 @@ def _minutes_doc(case) -> bytes:
     for a in (Action.select(Action, Agency).join(Agency)
               .where(Action.listing.in_([listing.id for listing in listings])).order_by(Action.id)):
         actions.setdefault(a.listing_id, []).append(a)
+    ids = [listing.id for listing in listings]
+    discussions = {d.listing_id: d for d in CaseDiscussion.select().where(CaseDiscussion.listing.in_(ids))}
+    shared = {}
+    for info in SharedInfo.select(SharedInfo, Agency).join(Agency).where(SharedInfo.listing.in_(ids)):
+        shared.setdefault(info.listing_id, []).append(info)
     for listing in listings:
         doc.add_heading(f"Meeting of {listing.meeting.starts_at.strftime('%d %B %Y')}", 1)
         doc.add_paragraph(f"Listing: {listing.kind}{', emergency item' if listing.emergency else ''}"
@@ -125,6 +143,19 @@ def _minutes_doc(case) -> bytes:
                                 ("Children", r.children_info)):
                 if text:
                     doc.add_paragraph(f"{label}: {text}")
+        discussion = discussions.get(listing.id)
+        if discussion is not None:
+            signed = listing.meeting.minutes_signed_off_at is not None
+            doc.add_heading("Minutes" if signed else "Meeting record (draft: minutes not yet signed off)", 2)
+            for label, text in (("Summary", discussion.summary), ("Risks to the victim", discussion.risk_victim),
+                                ("Risks to children", discussion.risk_children),
+                                ("Risks to others", discussion.risk_others), ("Risks to staff", discussion.risk_staff),
+                                ("Victim's views", discussion.victim_views), ("Decision", discussion.decision_note)):
+                if text:
+                    doc.add_paragraph(f"{label}: {text}")
+            for info in shared.get(listing.id, []):
+                if info.text:
+                    doc.add_paragraph(f"Shared at the meeting by {info.agency.name}: {info.text}")
         doc.add_heading("Actions agreed", 2)
         for a in actions.get(listing.id, []):
             doc.add_paragraph(f"{a.owner_agency.name}: {a.description} (due {local_date(a.due_date)})",

@@ -316,3 +316,40 @@ def test_transfer_pack_is_a_zip_of_word_documents_recorded_on_the_timeline(clien
     assert event.text == "Othertown MARAC"
     assert audit_actions("case.transfer_out")[0].object_id == str(world.case.id)
     assert b"Transfer pack prepared for Othertown MARAC" in client.get(f"/cases/{world.case.id}").data
+
+
+def test_coordinator_sets_the_lead_agency(client, sign_in, world):
+    sign_in(world.coord)
+    assert b"Change the lead agency" in client.get(f"/cases/{world.case.id}").data
+    r = client.post(f"/cases/{world.case.id}/lead", data={"agency": world.housing.id})
+    assert r.status_code == 302 and Case.get_by_id(world.case.id).lead_agency_id == world.housing.id
+    client.post(f"/cases/{world.case.id}/lead", data={"agency": 0})
+    assert Case.get_by_id(world.case.id).lead_agency_id is None
+    assert audit_actions("case.update")[-1].detail == '{"fields": ["lead_agency"]}'
+    client.post("/logout")
+    sign_in(world.police_rep)
+    assert client.post(f"/cases/{world.case.id}/lead", data={"agency": world.police.id}).status_code == 403
+
+
+def test_meeting_minutes_join_the_timeline_once_signed_off(client, sign_in, world, fake_clock):
+    from marac.models import CaseDiscussion, SharedInfo
+
+    meeting = Meeting.create(starts_at=datetime(2026, 10, 20, 9, 30))
+    listing = Listing.create(meeting=meeting, case=world.case, created_at=datetime(2026, 10, 10, 9, 0))
+    CaseDiscussion.create(listing=listing, summary="Fictional summary of the discussion",
+                          risk_victim="Fictional risk", updated_at=datetime(2026, 10, 20, 10, 0))
+    SharedInfo.create(listing=listing, agency=world.housing, text="Fictional tenancy information")
+    kinds = [e["kind"] for e in cases.timeline(world.case, world.coord, kind="meeting").entries]
+    assert kinds == ["listing"]  # draft minutes are not shared
+    meeting.minutes_signed_off_at = datetime(2026, 10, 21, 12, 0)
+    meeting.save()
+    kinds = [e["kind"] for e in cases.timeline(world.case, world.coord, kind="meeting").entries]
+    assert kinds == ["minutes", "listing"]
+    sign_in(world.coord)
+    body = client.get(f"/cases/{world.case.id}").get_data(as_text=True)
+    assert "Heard at the meeting on 20 October 2026" in body and "Fictional summary of the discussion" in body
+    assert "Shared by Test Housing" in body and "Fictional tenancy information" in body
+    r = client.post(f"/cases/{world.case.id}/transfer", data={"area": "Othertown MARAC"})
+    minutes = zipfile.ZipFile(io.BytesIO(r.data)).read("2-minutes-extracts.docx")
+    text = "\n".join(p.text for p in WordDocument(io.BytesIO(minutes)).paragraphs)
+    assert "Fictional summary of the discussion" in text and "Shared at the meeting by Test Housing" in text

@@ -19,6 +19,7 @@ from marac.access import (
 from marac.forms.cases import (
     CloseForm,
     DocumentForm,
+    LeadAgencyForm,
     NoteForm,
     ReopenForm,
     SearchForm,
@@ -93,7 +94,10 @@ def _case_view(case_id: int, fragment: str):
         return htmx.render("cases/show.html", fragment, case=case,
                            **_timeline_context(case, before, audit_view=True))
     record = cases.open_case(case, _user())
-    return htmx.render("cases/show.html", fragment, case=case, record=record,
+    lead_form = None
+    if _user().role == COORDINATOR:
+        lead_form = LeadAgencyForm(formdata=None, agency=case.lead_agency_id or 0)
+    return htmx.render("cases/show.html", fragment, case=case, record=record, lead_form=lead_form,
                        **_timeline_context(case, before, audit_view=False))
 
 
@@ -188,6 +192,22 @@ def document_download(document_id):
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
     return response
+
+
+@bp.post("/<int:case_id>/lead")
+@coordinator_required
+def lead_agency(case_id):
+    """Set or clear the case's lead agency."""
+    case = get_case_or_404(case_id)
+    form = LeadAgencyForm()
+    if form.validate_on_submit():
+        from marac.models import Agency
+
+        cases.set_lead_agency(case, _user(), Agency.get_or_none(Agency.id == form.agency.data))
+        flash("Lead agency saved.", "success")
+    else:
+        flash("Select an agency from the list.", "info")
+    return redirect(url_for("cases.show", case_id=case.id))
 
 
 @bp.route("/<int:case_id>/close", methods=["GET", "POST"])

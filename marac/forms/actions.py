@@ -8,7 +8,7 @@ from govuk_frontend_wtf.wtforms_widgets import (
     GovTextArea,
 )
 from wtforms import DateField, RadioField, SelectField, SubmitField, TextAreaField
-from wtforms.validators import InputRequired, Length, Optional, ValidationError
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from marac.actions import CANNOT_REASONS, MAX_DESCRIPTION, PRIORITIES, today
 from marac.forms import choices
@@ -19,7 +19,7 @@ class ActionForm(FlaskForm):
     owner_agency = SelectField("Agency responsible", widget=GovSelect(), coerce=int,
                                validators=[InputRequired(message="Select the agency responsible")])
     description = TextAreaField("What is to be done", widget=GovTextArea(),
-                                validators=[InputRequired(message="Enter what the agency is to do"),
+                                validators=[DataRequired(message="Enter what the agency is to do"),
                                             Length(max=MAX_DESCRIPTION)])
     due_date = DateField("Due date", widget=GovDateInput(), format="%d %m %Y",
                          validators=[InputRequired(message="Enter the due date")],

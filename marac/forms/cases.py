@@ -12,7 +12,7 @@ from govuk_frontend_wtf.wtforms_widgets import (
     GovTextInput,
 )
 from wtforms import BooleanField, DateField, RadioField, SelectField, StringField, SubmitField, TextAreaField
-from wtforms.validators import InputRequired, Length, Optional, ValidationError
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from marac.cases import CLOSE_REASONS, TIMELINE_FILTERS
 from marac.forms import choices
@@ -72,7 +72,7 @@ class NoteForm(FlaskForm):
     category = RadioField("Category", choices=choices(CATEGORIES), widget=GovRadioInput(),
                           validators=[InputRequired(message="Select a category")])
     text = TextAreaField("Note", widget=GovTextArea(),
-                         validators=[InputRequired(message="Enter the note"),
+                         validators=[DataRequired(message="Enter the note"),
                                      Length(max=MAX_LENGTH, message=f"The note must be {MAX_LENGTH} characters "
                                                                     "or fewer")])
     restricted = BooleanField("Restricted: only my agency and the MARAC coordinator can see this note",
@@ -107,12 +107,28 @@ class CloseForm(FlaskForm):
 
 class ReopenForm(FlaskForm):
     text = TextAreaField("Why is the case being reopened?", widget=GovTextArea(),
-                         validators=[InputRequired(message="Say why the case is being reopened"), Length(max=2000)])
+                         validators=[DataRequired(message="Say why the case is being reopened"), Length(max=2000)])
     submit = SubmitField("Reopen the case", widget=GovSubmitInput())
 
 
 class TransferForm(FlaskForm):
     area = StringField("Receiving MARAC", widget=GovTextInput(),
                        description="The area whose MARAC takes the case, for example 'Othertown MARAC'",
-                       validators=[InputRequired(message="Enter the receiving MARAC"), Length(max=200)])
+                       validators=[DataRequired(message="Enter the receiving MARAC"), Length(max=200)])
     submit = SubmitField("Download the transfer pack", widget=GovSubmitInput())
+
+
+class LeadAgencyForm(FlaskForm):
+    agency = SelectField("Lead agency", widget=GovSelect(), coerce=int, validators=[Optional()])
+    submit = SubmitField("Set lead agency", widget=GovSubmitInput())
+
+    def __init__(self, *args, **kwargs):
+        from marac.models import Agency
+
+        super().__init__(*args, **kwargs)
+        self.agency.choices = choices([(0, "No lead agency")] + [
+            (a.id, a.name) for a in Agency.ordered().where(Agency.withdrawn_on.is_null())])
+
+    def validate_agency(self, field):
+        if field.data and all(c.value != field.data for c in field.choices):
+            raise ValidationError("Select an agency from the list")
