@@ -201,3 +201,14 @@ def test_settings_are_the_coordinators(client, factory, sign_in):
 
 def test_unknown_group_is_404(client, coord):
     assert client.get("/settings/nothing").status_code == 404
+
+
+@pytest.mark.parametrize("key", list(presets.PRESETS))
+def test_every_group_saves_as_shown(client, coord, coordinator, key):
+    """Each group's form, posted as shown, passes its checks and changes nothing."""
+    presets.apply(key, coordinator)
+    before = settings.all_settings()
+    for group in presets.GROUPS:
+        r = post_group(client, group)
+        assert r.status_code == 302, (group, html.unescape(r.get_data(as_text=True))[:3000])
+    assert settings.all_settings() == before

@@ -29,7 +29,7 @@ def _display(spec, value) -> str:
     if value in (None, "", []):
         return "Not set"
     if spec.kind in ("choice", "int_choice"):
-        items = spec.choices or presets.instrument_choices()
+        items = {str(k): v for k, v in (spec.choices or presets.instrument_choices()).items()}
         return items.get(str(value), str(value))
     if spec.kind == "standard_actions":
         return f"{len(value)} standard actions"

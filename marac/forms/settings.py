@@ -32,7 +32,8 @@ def _field(spec: presets.Field):
         return BooleanField(spec.label, widget=GovCheckboxInput(), **kwargs)
     if spec.kind in ("choice", "int_choice"):
         # The checklists are read per request: the borough adds its own.
-        items = spec.choices or (presets.instrument_choices() if spec.key == "instrument_id" else {})
+        items = {str(k): v for k, v in
+                 (spec.choices or (presets.instrument_choices() if spec.key == "instrument_id" else {})).items()}
         if spec.key == "instrument_id":
             return SelectField(spec.label, widget=GovSelect(), choices=choices(items), **kwargs)
         return RadioField(spec.label, widget=GovRadioInput(), choices=choices(items),
@@ -113,7 +114,7 @@ def _parse(spec: presets.Field, raw, old):
             raise ValueError(f"{label} must be from {spec.low} to {spec.high}")
         return number
     if spec.kind == "int_choice":
-        if str(text) not in spec.choices:
+        if str(text) not in {str(k) for k in spec.choices}:
             raise ValueError(f"Choose: {label.lower()}")
         return int(text)
     if spec.kind == "choice":
