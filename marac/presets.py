@@ -73,6 +73,8 @@ GROUPS = {
 FIELDS: list[Field] = [
     Field("panel_name", "Panel name", "panel", "text", high=120),
     Field("panel_type", "Kind of panel", "panel", "choice", choices=PANEL_TYPES),
+    Field("adult_female_population", "Adult female population of the area (16 and over; 0: not set)", "panel",
+          "int", 0, 20_000_000),
     # Referrals and criteria
     Field("instrument_id", "Risk checklist", "referrals", "choice",
           hint="The checklist new referrals are scored with (Risk checklists has the borough's own forms). "
@@ -154,10 +156,10 @@ FIELDS: list[Field] = [
     Field("reminder_due_days", "E-mail reminder this many days before an action is due", "actions", "int", 0, 60),
     Field("overdue_reminder_every_days", "Repeat the overdue e-mail every this many days", "actions", "int", 1, 60),
     Field("flag_months", "Flag and tag for this many months", "actions", "int", 1, 60),
-    Field("document_max_mb", "Largest document upload (MB)", "actions", "int", 1, 15),
-]
     Field("retention_months", "Retention review: months after a case closes", "actions", "int_choice",
           choices={6: "6 months", 12: "12 months"}),
+    Field("document_max_mb", "Largest document upload (MB)", "actions", "int", 1, 15),
+]
 FIELDS_BY_KEY = {f.key: f for f in FIELDS}
 
 

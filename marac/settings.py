@@ -67,6 +67,9 @@ DEFAULTS: dict[str, object] = {
     "observer_limit": 2,
     "confidentiality_statement": CONFIDENTIALITY_STATEMENT,
     "standard_actions": standard_actions.DOMESTIC_ABUSE,
+    # Steering-group reports (issue 9): women aged 16 and over in the area the panel covers, for the
+    # SafeLives benchmark of 40 cases a year per 10,000 (0: not set, the benchmark is not shown).
+    "adult_female_population": 0,
 }
 HELP: dict[str, str] = {
     "panel_name": "The panel's name as shown on agendas and minutes.",
@@ -99,11 +102,11 @@ HELP: dict[str, str] = {
     "overdue_reminder_every_days": "Repeat the overdue e-mail to the owner agency every this many days.",
     "document_max_mb": "Largest document that can be uploaded to a case, in megabytes (at most 15).",
     "flag_months": "Agencies flag and tag a case's files for this many months after its last referral.",
+    "retention_months": "A closed case comes up for its retention review this many months after it closed: the "
+                        "coordinator keeps it (with a reason and a new date) or deletes its personal data.",
     "instrument_id": "The risk checklist new referrals are scored with (a referral keeps the version it was "
                      "scored with).",
     "rules": "The referral criteria: which are switched on, thresholds, escalation and repeat windows, "
-    "retention_months": "A closed case comes up for its retention review this many months after it closed: the "
-                        "coordinator keeps it (with a reason and a new date) or deletes its personal data.",
              "minimum age, whether the person must live in the area.",
     "borough_postcode_prefixes": "Postcode outward codes (for example IG11, RM8) of the area the panel covers. "
                                  "When set, a referral's postcode decides whether the person lives in the area; "
@@ -116,6 +119,10 @@ HELP: dict[str, str] = {
                                  "agrees to it before they can see case details.",
     "standard_actions": "Actions proposed for each case (flag and tag, TACAU, IDVA referral, feedback to the "
                         "victim, MASH and adult safeguarding referrals), with their owner and when they apply.",
+    "adult_female_population": "Women aged 16 and over living in the area the panel covers (from the census or "
+                               "the council's population estimates). Reports compare the cases heard with "
+                               "SafeLives' benchmark of 40 cases a year per 10,000 adult women. 0 hides the "
+                               "comparison.",
 }
 
 
