@@ -2,7 +2,7 @@
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from marac import access, htmx, inbox, nav, people
+from marac import access, htmx, inbox, mail, meetings, nav, people, schedule
 from marac.forms import EmptyForm
 from marac.forms.inbox import (
     AcceptForm,
@@ -13,7 +13,7 @@ from marac.forms.inbox import (
     TransferInForm,
     TransferOutForm,
 )
-from marac.models import PersonMatch
+from marac.models import Listing, Meeting, PersonMatch
 
 bp = Blueprint("inbox", __name__, url_prefix="/inbox")
 nav.register("Inbox", "inbox.index", ["coordinator", "chair"], 20,
@@ -96,11 +96,14 @@ def decide(referral_id, outcome):
     problem = ""
     if form.validate_on_submit():
         try:
-            _apply(outcome, referral.id, form)
+            decided = _apply(outcome, referral.id, form)
         except inbox.DecisionError as error:
             problem = str(error)
         else:
             flash(_done_message(outcome, referral.id), "success")
+            if outcome == "accept":
+                _list_accepted(decided)
+            mail.referral_outcome(decided)
             return redirect(url_for("inbox.index"), 303)
     item = inbox.detail(referral, _user())
     return render_template("inbox/decide.html", form=form, item=item, outcome=outcome, title=title,
@@ -121,6 +124,26 @@ def _apply(outcome, referral_id, form):
     if outcome == "return":
         return inbox.return_to_referrer(referral_id, user, form.comment.data)
     return inbox.transfer_out(referral_id, user, form.area.data, form.reason.data)
+
+
+def _list_accepted(referral):
+    """DOMAIN 3: an accepted case goes on the agenda of the next meeting whose deadline it meets.
+    When none fits (or the case is already on a coming agenda) the coordinator is told where it is."""
+    case = referral.case
+    upcoming = (Listing.select(Listing, Meeting).join(Meeting)
+                .where((Listing.case == case.id) & (Meeting.status == "planned")
+                       & (Meeting.starts_at > meetings.local_now())).order_by(Meeting.starts_at).first())
+    if upcoming is not None:
+        flash(f"Case {case.number} is already on the agenda of the meeting at "
+              f"{schedule.format_datetime(upcoming.meeting.starts_at)}.", "info")
+        return
+    try:
+        listing = meetings.list_case(case, referral, _user())
+    except meetings.MeetingError as error:
+        flash(f"Case {case.number} is not on an agenda yet: {error}. List it from Cases ready to list.", "info")
+        return
+    flash(f"Case {case.number} listed at the meeting at {schedule.format_datetime(listing.meeting.starts_at)}.",
+          "success")
 
 
 def _done_message(outcome, referral_id):
