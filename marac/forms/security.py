@@ -2,7 +2,6 @@
 retention decisions, subject access, release of minutes."""
 from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import (
-    GovDateInput,
     GovRadioInput,
     GovSubmitInput,
     GovTextArea,
@@ -12,6 +11,7 @@ from wtforms import DateField, RadioField, StringField, SubmitField, TextAreaFie
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from marac.forms import choices
+from marac.forms.cases import SafeDateInput
 from marac.models import RELEASE_BASES
 
 REASON_MAX = 1000
@@ -42,7 +42,7 @@ class KeepForm(FlaskForm):
                            validators=[DataRequired(message="Enter why the case is being kept"),
                                        Length(max=REASON_MAX, message=f"The reason must be {REASON_MAX} "
                                                                       "characters or fewer")])
-    review_date = DateField("Next review date", widget=GovDateInput(), format="%d %m %Y",
+    review_date = DateField("Next review date", widget=SafeDateInput(), format="%d %m %Y",
                             description="For example, 27 3 2027",
                             validators=[InputRequired(message="Enter the next review date as a real date")])
     submit = SubmitField("Keep the case", widget=GovSubmitInput())
@@ -78,7 +78,7 @@ class ReleaseRequestForm(FlaskForm):
     detail = TextAreaField("Details of the request", widget=GovTextArea(),
                            description="For example, the review's reference or the order's number and date",
                            validators=[Optional(), Length(max=REASON_MAX)])
-    received_on = DateField("Date the request was received", widget=GovDateInput(), format="%d %m %Y",
+    received_on = DateField("Date the request was received", widget=SafeDateInput(), format="%d %m %Y",
                             description="For example, 27 3 2027",
                             validators=[InputRequired(message="Enter the date the request was received")])
     submit = SubmitField("Log the request", widget=GovSubmitInput())
