@@ -203,11 +203,19 @@ def _register_blueprints(app: Flask) -> None:
             app.register_blueprint(module.bp)
 
 
+def _criteria_labels(codes) -> str:
+    """Referral criteria as stored ("visible_high_risk,escalation") in words for the page."""
+    from marac.risk import CRITERION_LABELS
+
+    return ", ".join(CRITERION_LABELS.get(c.strip(), c.strip()) for c in str(codes or "").split(",") if c.strip())
+
+
 def _template_helpers(app: Flask) -> None:
     from marac import formatting, nav
 
     app.jinja_env.filters["local_datetime"] = formatting.local_datetime
     app.jinja_env.filters["local_date"] = formatting.local_date
+    app.jinja_env.filters["criteria_labels"] = _criteria_labels
 
     @app.context_processor
     def globals_():

@@ -55,3 +55,10 @@ def test_accepting_without_a_planned_meeting_points_to_cases_ready_to_list(clien
     assert not Listing.select().where(Listing.case == referral.case_id).exists()
     assert "List it from Cases ready to list" in page
     assert referral.case.number in client.get("/meetings/ready").get_data(as_text=True)
+
+
+def test_the_decision_page_names_the_criterion_in_words(client, factory, sign_in, coordinator):
+    rid = _send(client, sign_in, factory.user(role="referrer"))
+    sign_in(coordinator)
+    page = client.get(f"/inbox/referrals/{rid}/accept").get_data(as_text=True)
+    assert "Met: Visible high risk" in page and "visible_high_risk" not in page
