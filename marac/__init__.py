@@ -215,6 +215,7 @@ def _template_helpers(app: Flask) -> None:
 
     app.jinja_env.filters["local_datetime"] = formatting.local_datetime
     app.jinja_env.filters["local_date"] = formatting.local_date
+    app.jinja_env.filters["iso_local_date"] = formatting.iso_local_date
     app.jinja_env.filters["criteria_labels"] = _criteria_labels
 
     @app.context_processor

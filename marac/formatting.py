@@ -18,3 +18,10 @@ def local_date(value: date | datetime | None, fmt: str = "%d %b %Y") -> str:
     if isinstance(value, datetime):
         return local_datetime(value, fmt)
     return value.strftime(fmt)
+
+
+def iso_local_date(value: str, fmt: str = "%d %b %Y") -> str:
+    """A stored ISO UTC timestamp string (as kept in frozen JSON snapshots) as a UK date."""
+    if not value:
+        return ""
+    return local_datetime(datetime.fromisoformat(value), fmt)

@@ -108,7 +108,7 @@ def deadline_rules(values: dict | None = None) -> schedule.DeadlineRules:
 def written_info_due(meeting: Meeting, values: dict | None = None) -> datetime:
     """When an agency that cannot attend must have sent its written information (UK local)."""
     v = values or settings.all_settings()
-    return meeting.starts_at - timedelta(days=int(v["written_info_days_before"]))
+    return schedule.deadlines(meeting.starts_at, deadline_rules(v)).written_info
 
 
 # --- meetings ------------------------------------------------------------------------------------

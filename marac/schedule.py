@@ -247,14 +247,15 @@ class Deadlines:
 
 def deadlines(starts_at: datetime, rules: DeadlineRules) -> Deadlines:
     """A meeting's referral deadline, circulation time, minutes due date and written-information
-    deadline (calendar days before, at the meeting's start time), all UK local."""
+    deadline (working days before, at the meeting's start time, so it never falls on a weekend
+    or bank holiday), all UK local."""
     day = starts_at.date()
     return Deadlines(
         referral=datetime.combine(working_days_before(day, rules.referral_working_days), rules.referral_time),
         circulation=datetime.combine(working_days_before(day, rules.circulation_working_days),
                                      rules.circulation_time),
         minutes=working_days_after(day, rules.minutes_working_days),
-        written_info=starts_at - timedelta(days=rules.written_info_days),
+        written_info=datetime.combine(working_days_before(day, rules.written_info_days), starts_at.time()),
     )
 
 

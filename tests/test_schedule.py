@@ -96,7 +96,10 @@ def test_deadlines_use_the_panel_times_of_day():
     assert d.referral == datetime(2026, 3, 25, 17, 0)
     assert d.circulation == datetime(2026, 3, 30, 12, 0)
     assert d.minutes == date(2026, 4, 16)  # 9, 10, 13, 14, 15, 16 April
-    assert d.written_info == datetime(2026, 4, 6, 9, 30)
+    # Written information: two working days before (7 April, then back over Easter Monday and Good Friday).
+    assert d.written_info == datetime(2026, 4, 2, 9, 30)
+    # Never on a weekend: a Tuesday meeting's deadline two working days before is the Friday.
+    assert deadlines(datetime(2026, 12, 22, 10, 0), rules).written_info == datetime(2026, 12, 18, 10, 0)
     assert format_datetime(d.referral) == "5pm on Wednesday 25 March 2026"
     assert format_time(time(12)) == "12 noon" and format_time(time(9, 30)) == "9:30am"
 
