@@ -55,6 +55,7 @@ MATCH_REASON_LABELS = {
     "name_dob": "same name and date of birth",
     "dob_postcode": "same date of birth and postcode",
     "alias_dob": "a known alias and the same date of birth",
+    "name_linked": "the same name, in an earlier referral of someone else in this one",
 }
 ACCEPT_GROUNDS = {
     "repeat": "Repeat referral (heard whatever the score)",

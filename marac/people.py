@@ -161,7 +161,7 @@ def previous_referrals(referral, links) -> list[PreviousReferral]:
 #            stays ("split") and both decisions are in the audit log, so nothing is lost.
 # Every merge is therefore one PersonMatch row, and every merge can be undone.
 
-MATCH_REASONS = ("name_dob", "dob_postcode", "alias_dob")
+MATCH_REASONS = ("name_dob", "dob_postcode", "alias_dob", "name_linked")
 
 
 class MatchError(ValueError):
@@ -180,26 +180,49 @@ def current_record(person_id: int) -> int:
         seen.add(person_id)
 
 
+def _name_keys(person: Person) -> tuple[set, set]:
+    """The person's own name key and alias keys, and the alias keys alone."""
+    aliases = {a.name_key for a in PersonAlias.select(PersonAlias.name_key)
+               .where(PersonAlias.person == person.id) if a.name_key}
+    return ({person.name_key} if person.name_key else set()) | aliases, aliases
+
+
+def _same_name(keys: set):
+    """People whose name, or one of whose aliases, has one of these keys."""
+    aliased = PersonAlias.select(PersonAlias.person).where(PersonAlias.name_key.in_(list(keys)))
+    return Person.name_key.in_(list(keys)) | Person.id.in_(aliased)
+
+
 def propose_matches(referral) -> list[PersonMatch]:
-    """Propose earlier people who may be this referral's people: same name and date of birth,
-    same date of birth and postcode, or a known alias and the same date of birth. Call inside the
-    submission's transaction; pairs already decided are not proposed again."""
+    """Propose earlier people who may be this referral's people. Call inside the submission's
+    transaction; a pair already proposed or decided is not proposed again.
+
+    With a date of birth: the same name, the same postcode, or a known alias (name_dob,
+    dob_postcode, alias_dob). Without one on either side (perpetrators often have none): the same
+    name in an earlier referral of someone else this referral may be (name_linked), so a repeat
+    of the same victim and perpetrator is found even then.
+    """
     links = list(ReferralPerson.select(ReferralPerson, Person).join(Person)
                  .where(ReferralPerson.referral == referral.id))
     own = {link.person_id for link in links}
-    created = []
-    for link in links:
-        person = link.person
-        if person.date_of_birth is None or not _only_here(person.id, referral.id):
-            continue  # no date of birth to match on, or already matched (a resubmission)
-        own_aliases = {a.name_key for a in PersonAlias.select(PersonAlias.name_key)
-                       .where(PersonAlias.person == person.id) if a.name_key}
-        keys = ({person.name_key} if person.name_key else set()) | own_aliases
-        aliased = PersonAlias.select(PersonAlias.person).where(PersonAlias.name_key.in_(list(keys) or [""]))
-        where = Person.name_key.in_(list(keys) or [""]) | Person.id.in_(aliased)
+    # A link already pointing at a shared record was matched before (a resubmission): it anchors.
+    fresh = [link.person for link in links if _only_here(link.person_id, referral.id)]
+    anchors = own - {p.id for p in fresh}
+    found: dict[int, dict[int, list[str]]] = {}
+
+    def add(person_id, other_id, reasons):
+        target = current_record(other_id)
+        if target not in own:
+            listed = found.setdefault(person_id, {}).setdefault(target, [])
+            listed += [r for r in reasons if r not in listed]
+
+    for person in fresh:
+        keys, aliases = _name_keys(person)
+        if person.date_of_birth is None or not keys:
+            continue
+        where = _same_name(keys)
         if person.postcode_key:
             where |= Person.postcode_key == person.postcode_key
-        found: dict[int, list[str]] = {}
         for other in (Person.select(Person.id, Person.name_key, Person.postcode_key)
                       .where((Person.date_of_birth == person.date_of_birth) & Person.deleted_at.is_null()
                              & Person.id.not_in(list(own)) & where)):
@@ -208,22 +231,34 @@ def propose_matches(referral) -> list[PersonMatch]:
                 reasons.append("name_dob")
             if person.postcode_key and other.postcode_key == person.postcode_key:
                 reasons.append("dob_postcode")
-            if not reasons or (other.name_key in own_aliases and "name_dob" not in reasons):
+            if not reasons or (other.name_key in aliases and "name_dob" not in reasons):
                 reasons.append("alias_dob")
-            target = current_record(other.id)
-            if target in own:
+            add(person.id, other.id, reasons)
+
+    anchors |= {target for targets in found.values() for target in targets}
+    if anchors:
+        together = ReferralPerson.select(ReferralPerson.referral).where(
+            ReferralPerson.person.in_(list(anchors)) & (ReferralPerson.referral != referral.id))
+        for person in fresh:
+            keys, _ = _name_keys(person)
+            if not keys:
                 continue
-            found.setdefault(target, [])
-            found[target] += [r for r in reasons if r not in found[target]]
-        if not found:
-            continue
+            for other in (Person.select(Person.id, Person.date_of_birth).distinct()
+                          .join(ReferralPerson, on=(ReferralPerson.person == Person.id))
+                          .where(ReferralPerson.referral.in_(together) & _same_name(keys)
+                                 & Person.id.not_in(list(own)) & Person.deleted_at.is_null())):
+                if person.date_of_birth is None or other.date_of_birth is None:
+                    add(person.id, other.id, ["name_linked"])
+
+    created = []
+    for person_id, targets in found.items():
         decided = {m.candidate_id for m in PersonMatch.select(PersonMatch.candidate)
-                   .where(PersonMatch.person == person.id)}
-        for candidate_id, reasons in sorted(found.items()):
+                   .where(PersonMatch.person == person_id)}
+        for candidate_id, reasons in sorted(targets.items()):
             if candidate_id in decided:
                 continue
             reasons.sort(key=MATCH_REASONS.index)
-            match = PersonMatch.create(person=person.id, candidate=candidate_id, referral=referral.id,
+            match = PersonMatch.create(person=person_id, candidate=candidate_id, referral=referral.id,
                                        reason=",".join(reasons))
             audit.record("person_match.propose", match, detail={"referral_id": referral.id, "reason": match.reason})
             created.append(match)

@@ -78,6 +78,29 @@ def test_nicknames_are_not_matched(app):
     assert proposals(submitted(entry("Bill", "Testcase"))) == []
 
 
+def test_a_perpetrator_without_date_of_birth_is_matched_through_the_victim(app):
+    victim = make_person("Dana", "Examplefield", date_of_birth=date(1990, 5, 1))
+    abuser = make_person("Eli", "Sampleton")
+    make_referral(people=[(victim, "victim"), (abuser, "perpetrator")], status="accepted",
+                  submitted_at=datetime(2026, 9, 1, 10))
+    stranger = make_person("Eli", "Sampleton")  # the same name, never named with this victim
+    make_referral(people=[(make_person("Nobody", "Related"), "victim"), (stranger, "perpetrator")],
+                  status="accepted", submitted_at=datetime(2026, 9, 2, 10))
+    referral = submitted(entry("Dana", "Examplefield"), entry("Eli", "Sampleton", dob="", role="perpetrator"))
+    assert sorted(proposals(referral)) == sorted([(victim.id, "name_dob", "proposed"),
+                                                  (abuser.id, "name_linked", "proposed")])
+
+
+def test_a_different_known_date_of_birth_is_never_name_linked(app):
+    victim = make_person("Dana", "Examplefield", date_of_birth=date(1990, 5, 1))
+    abuser = make_person("Eli", "Sampleton", date_of_birth=date(1980, 1, 1))
+    make_referral(people=[(victim, "victim"), (abuser, "perpetrator")], status="accepted",
+                  submitted_at=datetime(2026, 9, 1, 10))
+    referral = submitted(entry("Dana", "Examplefield"), entry("Eli", "Sampleton", dob="1999-09-09",
+                                                              role="perpetrator"))
+    assert proposals(referral) == [(victim.id, "name_dob", "proposed")]
+
+
 def test_people_of_the_same_referral_are_not_proposed(app):
     referral = submitted(entry("Twin", "One", postcode="AT1 1AA"),
                          entry("Twin", "Two", role="perpetrator", postcode="AT1 1AA"))
