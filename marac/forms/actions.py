@@ -1,7 +1,6 @@
 """Forms for actions: add (coordinator), complete, cannot complete, escalate."""
 from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import (
-    GovDateInput,
     GovRadioInput,
     GovSelect,
     GovSubmitInput,
@@ -12,6 +11,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional, Va
 
 from marac.actions import CANNOT_REASONS, MAX_DESCRIPTION, PRIORITIES, today
 from marac.forms import choices
+from marac.forms.cases import SafeDateInput  # a post without the date's three parts must not 500
 from marac.models import Agency
 
 
@@ -21,7 +21,7 @@ class ActionForm(FlaskForm):
     description = TextAreaField("What is to be done", widget=GovTextArea(),
                                 validators=[DataRequired(message="Enter what the agency is to do"),
                                             Length(max=MAX_DESCRIPTION)])
-    due_date = DateField("Due date", widget=GovDateInput(), format="%d %m %Y",
+    due_date = DateField("Due date", widget=SafeDateInput(), format="%d %m %Y",
                          validators=[InputRequired(message="Enter the due date")],
                          description="For example, 27 3 2026")
     priority = RadioField("Priority", choices=choices(PRIORITIES), widget=GovRadioInput(), default="normal",
@@ -43,7 +43,7 @@ class ActionForm(FlaskForm):
 
 
 class CompleteForm(FlaskForm):
-    completed_on = DateField("Date completed", widget=GovDateInput(), format="%d %m %Y",
+    completed_on = DateField("Date completed", widget=SafeDateInput(), format="%d %m %Y",
                              validators=[Optional()], description="Leave blank for today")
     note = TextAreaField("Note (optional)", widget=GovTextArea(), validators=[Length(max=2000)])
     submit = SubmitField("Mark as done", widget=GovSubmitInput())

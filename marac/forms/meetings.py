@@ -3,7 +3,6 @@ from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import (
     GovCheckboxesInput,
     GovCheckboxInput,
-    GovDateInput,
     GovRadioInput,
     GovSelect,
     GovSubmitInput,
@@ -25,6 +24,7 @@ from wtforms.validators import InputRequired, Length, NumberRange, Optional, Reg
 
 from marac import schedule
 from marac.forms import choices
+from marac.forms.cases import SafeDateInput  # a post without the date's three parts must not 500
 from marac.meetings import LISTING_KINDS, MEETING_KINDS, ORDER_RULES
 
 TIME_PATTERN = r"^([01]?\d|2[0-3]):[0-5]\d$"
@@ -93,7 +93,7 @@ class ProposalStartForm(FlaskForm):
     class Meta:
         csrf = False
 
-    start = DateField("Propose meetings from", widget=GovDateInput(), format="%d %m %Y",
+    start = DateField("Propose meetings from", widget=SafeDateInput(), format="%d %m %Y",
                       description="For example, 1 1 2027", validators=[Optional()])
     submit = SubmitField("Show the proposal", widget=GovSubmitInput())
 
@@ -103,7 +103,7 @@ class MeetingForm(FlaskForm):
 
     kind = RadioField("Kind of meeting", choices=choices(MEETING_KINDS), widget=GovRadioInput(), default="regular",
                       validators=[InputRequired(message="Choose the kind of meeting")])
-    day = DateField("Date", widget=GovDateInput(), format="%d %m %Y", description="For example, 18 11 2026",
+    day = DateField("Date", widget=SafeDateInput(), format="%d %m %Y", description="For example, 18 11 2026",
                     validators=[InputRequired(message="Enter the date of the meeting")])
     time = _time_field("Start time")
     venue = StringField("Venue", widget=GovTextInput(), validators=[Length(max=200)])
