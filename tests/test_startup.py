@@ -43,7 +43,7 @@ def server(tmp_path):
 
 def test_first_start_serves_login_and_prints_setup_link(server):
     port, output, instance = server
-    assert "Serving on http://127.0.0.1:%d" % port in output, output
+    assert f"Serving on http://127.0.0.1:{port}" in output, output
     match = re.search(r"http://127\.0\.0\.1:\d+(/setup/\S+)", output)
     assert match, output
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=10) as r:  # noqa: S310 (loopback)

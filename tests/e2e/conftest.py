@@ -122,15 +122,7 @@ def page_factory(browser):
 
 
 @pytest.fixture
-def base_url():
-    """Override in a test module or conftest to use the `page` fixture, e.g. with
-    `return live_server_factory(create_app(...))`."""
-    pytest.fail("the `page` fixture needs a `base_url` fixture: define one that returns the server's URL",
-                pytrace=False)
-
-
-@pytest.fixture
-def page(page_factory, base_url):
+def page(base_url, page_factory):
     """One checked page with relative URLs resolved against `base_url`."""
     return page_factory(base_url)
 
@@ -221,7 +213,9 @@ def base_url(app, live_server_factory):
 
 
 @pytest.fixture
-def signed_in(page_factory, base_url):
+def signed_in(base_url, page_factory):
+    # base_url first: fixtures tear down in reverse order, so the browser contexts close
+    # before the live server stops (no request cut off mid-flight).
     """signed_in(user, password=TEST_PASSWORD) -> a page of a browser signed in as that user."""
     from marac_testing import TEST_PASSWORD
 
