@@ -1,0 +1,134 @@
+"""Security in a real browser (issue 8): second-factor enrolment and sign-in (SECURITY.md 4, 5), the XSS
+corpus opening no dialog (15), each role's walk with no CSP violation and empty browser storage (20:
+the page fixture fails on either), and axe on the governance pages (36). Fictional data only."""
+from datetime import datetime
+
+import pyotp
+import pytest
+from marac_testing import TEST_PASSWORD
+from playwright.sync_api import expect
+from security_world import build_world
+from xss_corpus import poison
+
+from marac import clock, second_factor
+from marac.models import Case, User
+
+
+@pytest.fixture
+def world(app):
+    return build_world(app)
+
+
+def _give_reason(page, case_id):
+    page.goto(f"/cases/{case_id}")
+    expect(page.get_by_role("heading", name="Why do you need to open this case?")).to_be_visible()
+    page.get_by_label("Why do you need to open this record?").fill("Browser test")
+    page.get_by_role("button", name="Open the record").click()
+    expect(page.get_by_role("heading", name="Why do you need to open this case?")).to_have_count(0)
+
+
+def test_enrolment_and_sign_in_with_a_code(app, world, page_factory, base_url, assert_accessible):
+    app.config["REQUIRE_SECOND_FACTOR"] = True
+    user = world.users["R"]
+    page = page_factory(base_url)
+    page.goto("/login")
+    page.get_by_label("E-mail address").fill(user.email)
+    page.get_by_label("Password", exact=True).fill(TEST_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Set up your authenticator app")).to_be_visible()
+    expect(page.get_by_role("img", name="QR code to scan with your authenticator app")).to_be_visible()
+    assert_accessible(page)
+    secret = User.get_by_id(user.id).totp_secret
+    page.get_by_label("Code from your authenticator app").fill("000000" if pyotp.TOTP(secret).now() != "000000"
+                                                               else "111111")
+    page.get_by_role("button", name="Continue").click()
+    expect(page.get_by_text("The code is not right").first).to_be_visible()
+    assert_accessible(page)
+    page.get_by_label("Code from your authenticator app").fill(pyotp.TOTP(secret).now())
+    page.get_by_role("button", name="Continue").click()
+    expect(page.get_by_text("Signed in as")).to_be_visible()
+    # Sign out and in again: the code page this time, with a fresh code.
+    page.get_by_role("button", name="Sign out").click()
+    step = second_factor._step(clock.now())
+    User.update(totp_last_step=step - 2).where(User.id == user.id).execute()  # the next code is fresh
+    page.get_by_label("E-mail address").fill(user.email)
+    page.get_by_label("Password", exact=True).fill(TEST_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Enter the code from your authenticator app")).to_be_visible()
+    assert_accessible(page)
+    page.get_by_label("Code from your authenticator app").fill(pyotp.TOTP(secret).now())
+    page.get_by_role("button", name="Continue").click()
+    expect(page.get_by_text("Signed in as")).to_be_visible()
+
+
+def test_the_xss_corpus_opens_no_dialog(app, world, signed_in):
+    poison(app, world)
+    dialogs = []
+    page = signed_in(world.users["C"])
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    v = world.values
+    _give_reason(page, v["case_id"])
+    for url in (f"/cases/{v['case_id']}", f"/meetings/{v['meeting_id']}", f"/meetings/{v['meeting_id']}/agenda",
+                f"/meetings/{v['meeting_id']}/run/minutes", f"/meetings/{v['meeting_id']}/run/cases/{v['listing_id']}",
+                f"/referrals/{v['referral_id']}", f"/inbox/referrals/{v['referral_id']}", "/admin/users",
+                f"/governance/cases/{v['case_id']}/history", f"/governance/people/{v['person_id']}",
+                f"/governance/releases/{v['release_id']}", "/actions/overview"):
+        page.goto(url)
+        page.wait_for_load_state("networkidle")
+    assert dialogs == []
+
+
+@pytest.mark.parametrize("role", ["C", "H", "R", "X", "F", "O"])
+def test_each_roles_walk_has_no_csp_violation_and_leaves_no_storage(world, signed_in, role):
+    """The page fixture fails the test on any CSP violation, console error or data left in storage."""
+    v = world.values
+    page = signed_in(world.users[role])
+    walks = {
+        "C": ["/", "/cases/", f"/meetings/{v['meeting_id']}", "/inbox/", "/governance/retention",
+              "/governance/releases", f"/governance/people/{v['person_id']}"],
+        "H": ["/", "/inbox/", f"/meetings/{v['meeting_id']}", "/governance/releases"],
+        "R": ["/", "/actions/", f"/meetings/{v['meeting_id']}", "/cases/"],
+        "X": ["/", f"/meetings/{v['meeting_id']}", f"/meetings/{v['meeting_id']}/agenda", "/actions/"],
+        "F": ["/", "/referrals/", f"/referrals/{v['referral_id']}"],
+        "O": ["/", f"/meetings/{v['meeting_id']}/run", f"/meetings/{v['meeting_id']}/run/review"],
+    }
+    if role in "CR":
+        _give_reason(page, v["case_id"])
+    for url in walks[role]:
+        response = page.goto(url)
+        assert response.status < 500, url
+        page.wait_for_load_state("networkidle")
+
+
+def test_the_governance_pages_are_accessible(app, world, signed_in, assert_accessible):
+    v = world.values
+    Case.update(status="closed", closed_at=datetime(2025, 1, 10, 12, 0)).where(Case.id == v["case_id"]).execute()
+    page = signed_in(world.users["C"])
+    page.goto(f"/cases/{v['case_id']}")
+    expect(page.get_by_role("heading", name="Why do you need to open this case?")).to_be_visible()
+    assert_accessible(page)
+    page.get_by_role("button", name="Open the record").click()  # no reason: the error summary
+    expect(page.get_by_text("Enter why you need to open this record").first).to_be_visible()
+    assert_accessible(page)
+    _give_reason(page, v["case_id"])
+    for url in ("/governance/retention", f"/governance/retention/{v['case_id']}/keep",
+                f"/governance/retention/{v['case_id']}/delete", f"/governance/cases/{v['case_id']}/history",
+                f"/governance/people/{v['person_id']}", f"/governance/people/{v['person_id']}/history",
+                f"/governance/people/{v['person_id']}/subject-access", "/governance/releases",
+                f"/governance/releases/{v['release_id']}", f"/governance/cases/{v['case_id']}/releases/new",
+                f"/admin/users/{v['user_id']}/second-factor"):
+        page.goto(url)
+        expect(page.locator("h1")).to_be_visible()
+        assert_accessible(page)
+    # A keep with a past date: the error state.
+    page.goto(f"/governance/retention/{v['case_id']}/keep")
+    page.get_by_label("Why is the case being kept?").fill("Trial pending")
+    page.get_by_label("Year").fill("2020")
+    page.get_by_role("button", name="Keep the case").click()
+    expect(page.get_by_text("The next review date must be in the future").first).to_be_visible()
+    assert_accessible(page)
+    # The chair's decision form.
+    chair = signed_in(world.users["H"])
+    chair.goto(f"/governance/releases/{v['release_id']}")
+    expect(chair.get_by_role("group", name="Your decision")).to_be_visible()
+    assert_accessible(chair)
