@@ -296,3 +296,41 @@ def test_the_second_factor_is_on_by_default():
     from marac import config
 
     assert config.REQUIRE_SECOND_FACTOR is True
+
+
+def test_security_events_share_the_hash_chained_log_and_no_log_holds_a_secret(app, client, coordinator, factory,
+                                                                               fake_clock, caplog):
+    """SECURITY.md 23 and 25: failed passwords, failed codes, lockouts and denials are rows of the one
+    audit log (whose chain verifies); neither it nor the application log holds a password, code,
+    TOTP secret or session id."""
+    import logging
+
+    from marac import audit
+    from marac.db import db
+
+    caplog.set_level(logging.INFO)  # what the service logs (peewee logs its SQL only at DEBUG, off in service)
+    enrol(client, coordinator, fake_clock)
+    with client.session_transaction() as s:
+        sid = s["sid"]
+    rep = factory.user(role="representative")
+    other = app.test_client()
+    fake_clock.advance(seconds=30)
+    login(other, rep, password="not-the-password-1")
+    enrol(other, rep, fake_clock)
+    other.get("/admin/users")  # refused by role: access.denied
+    client.post("/logout")
+    login(client, coordinator)
+    used = code_for(coordinator, fake_clock)
+    for _ in range(app.config["MAX_FAILED_LOGINS"]):
+        client.post("/login/code", data={"code": "000000" if used != "000000" else "111111"})
+    kinds = set(actions())
+    assert {"auth.login_failed", "auth.second_factor_failed", "auth.lockout", "access.denied",
+            "auth.second_factor_enrolled", "auth.login"} <= kinds
+    with db.connection_context():
+        assert audit.verify().ok
+    secrets_ = [TEST_PASSWORD, "not-the-password-1", used, sid, User.get_by_id(coordinator.id).totp_secret,
+                User.get_by_id(rep.id).totp_secret]
+    dump = json.dumps(list(AuditEvent.select().dicts()), default=str)
+    for value in secrets_:
+        assert value not in dump
+        assert value not in caplog.text

@@ -152,3 +152,74 @@ def test_an_open_case_needs_no_reason(client, sign_in, world):
     assert client.get(f"/cases/{world['case'].id}").status_code == 200
     r = client.get(f"/governance/cases/{world['case'].id}/reason?next=/cases/{world['case'].id}")
     assert r.headers["Location"] == f"/cases/{world['case'].id}"
+
+
+# --- SECURITY.md check 26: if the audit write fails, nothing is shown and nothing is changed ------------------
+
+
+@pytest.fixture
+def audit_fails(monkeypatch):
+    """audit.record fails for the given actions (as a full disk would), from the moment it is called."""
+    from peewee import OperationalError
+
+    from marac import audit
+
+    real = audit.record
+    failing: set = set()
+
+    def record(action, *args, **kwargs):
+        if action in failing:
+            raise OperationalError("database or disk is full")
+        return real(action, *args, **kwargs)
+
+    monkeypatch.setattr(audit, "record", record)
+    return failing
+
+
+def test_no_audit_row_no_record_shown(client, sign_in, world, audit_fails):
+    sign_in(world["coordinator"])
+    audit_fails.update({"case.view", "person.view", "person.history", "case.history", "person.subject_access"})
+    for method, url in (("GET", f"/cases/{world['case'].id}"),
+                        ("GET", f"/governance/people/{world['victim'].id}"),
+                        ("GET", f"/governance/people/{world['victim'].id}/history"),
+                        ("GET", f"/governance/cases/{world['case'].id}/history"),
+                        ("POST", f"/governance/people/{world['victim'].id}/subject-access")):
+        r = client.open(url, method=method)
+        assert r.status_code == 503, url
+        body = r.get_data(as_text=True)
+        assert "Lookedat" not in body and "Ava" not in body, url
+        assert not r.headers["Content-Type"].startswith("application/vnd"), url
+
+
+def test_no_audit_row_no_deletion(app, client, sign_in, world, audit_fails):
+    from datetime import datetime
+
+    from marac.models import Case, Person, RetentionDecision
+
+    Case.update(status="closed", closed_at=datetime(2025, 1, 1, 12, 0)).where(Case.id == world["case"].id).execute()
+    sign_in(world["coordinator"])
+    audit_fails.add("case.retention_delete")
+    r = client.post(f"/governance/retention/{world['case'].id}/delete", data={"reason": "Period passed"})
+    assert r.status_code == 503
+    assert Person.get_or_none(Person.id == world["victim"].id) is not None
+    assert Case.get_by_id(world["case"].id).deleted_at is None
+    assert not RetentionDecision.select().exists()
+
+
+def test_no_audit_row_no_reason_kept_and_no_release(app, client, sign_in, world, audit_fails):
+    from marac import releases
+    from marac.models import ReleaseRequest
+
+    make_listing(make_meeting(), world["case"], kind="closed", invited=[world["police"]])
+    sign_in(world["coordinator"])
+    audit_fails.update({"case.view_reason", "release.release"})
+    r = client.post(f"/governance/cases/{world['case'].id}/reason", data={"reason": "Needed"})
+    assert r.status_code == 503 and not ViewReason.select().exists()
+    assert client.get(f"/cases/{world['case'].id}").status_code == 302  # still asks
+    chair = make_user("chair", world["police"])
+    row = releases.log_request(world["case"], world["coordinator"], requester_name="DHR chair",
+                               requester_organisation="", basis="dhr", detail="", received_on=date(2026, 11, 2))
+    releases.decide(row, chair, "approved", "Statutory review")
+    r = client.post(f"/governance/releases/{row.id}/release")
+    assert r.status_code == 503 and r.headers["Content-Type"].startswith("text/")
+    assert ReleaseRequest.get_by_id(row.id).status == "approved"
