@@ -1,0 +1,118 @@
+"""Steering-group reports (issue 9): the report page, the cases behind a figure, spreadsheets, the
+SafeLives return. Every request is a GET: nothing changes but the audit log."""
+from flask import Blueprint, abort, make_response, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from marac import htmx, nav, reports, settings
+from marac.access import CHAIR, COORDINATOR, roles_required
+from marac.forms.reports import PeriodForm, QuarterForm
+
+bp = Blueprint("reports", __name__, url_prefix="/reports")
+REPORT_ROLES = (COORDINATOR, CHAIR)
+nav.register("Reports", "reports.index", REPORT_ROLES, 60,
+             also=["reports.cases", "reports.safelives"])
+
+
+def _user():
+    return current_user._get_current_object()
+
+
+def _period_form() -> tuple[PeriodForm, reports.Period | None]:
+    """The period asked for (the quarter so far when nothing was asked), or None with errors shown."""
+    if not request.args.get("period") and not request.args.get("year"):
+        form = PeriodForm(None)
+        form.fill(reports.default_period())
+        return form, form.period_value
+    form = PeriodForm(request.args)
+    return form, form.period_value if form.validate() else None
+
+
+def _spreadsheet(data: bytes, name: str):
+    response = make_response(data)
+    response.headers["Content-Type"] = reports.XLSX
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+@bp.get("/")
+@roles_required(*REPORT_ROLES)
+def index():
+    """The panel's figures for a period: tables, charts, links to the cases behind each figure."""
+    form, period = _period_form()
+    report = reports.build(period) if period else None
+    if report:
+        reports.record_view(_user(), period)
+    return htmx.render("reports/index.html", "reports/_report.html", form=form, report=report,
+                       tables=reports.TABLE_ORDER)
+
+
+@bp.get("/export/<key>.xlsx")
+@roles_required(*REPORT_ROLES)
+def export(key):
+    """One report table (or all of them, key "all") as a spreadsheet."""
+    if key != "all" and key not in reports.TABLE_ORDER:
+        abort(404)
+    form, period = _period_form()
+    if period is None:
+        return redirect(url_for("reports.index", **request.args.to_dict(flat=False)))
+    report = reports.build(period)
+    tables = [report.tables[k] for k in reports.TABLE_ORDER] if key == "all" else [report.tables[key]]
+    data = reports.workbook(tables, period, settings.get("panel_name"))
+    reports.record_export(_user(), period, key)
+    return _spreadsheet(data, reports.export_name("report" if key == "all" else key, period))
+
+
+@bp.get("/cases")
+@roles_required(*REPORT_ROLES)
+def cases():
+    """The cases behind one figure, by case number: only cases this user may open."""
+    figure = request.args.get("figure", "")
+    if not reports.figure_known(figure):
+        abort(404)
+    form, period = _period_form()
+    if period is None:
+        return redirect(url_for("reports.index", **request.args.to_dict(flat=False)))
+    agency_id = request.args.get("agency", type=int)
+    side = request.args.get("side", "")
+    page = max(request.args.get("page", 1, type=int), 1)
+    try:
+        behind = reports.cases_behind(period, figure, _user(), agency_id=agency_id, side=side, page=page)
+    except reports.ReportError:
+        abort(404)
+    reports.record_view(_user(), period, "cases", figure=figure, agency_id=agency_id, side=side)
+    agency = reports.agency_name(agency_id) if agency_id else ""
+    args = {k: v for k, v in request.args.to_dict(flat=False).items() if k != "page"}
+    return render_template("reports/cases.html", behind=behind, period=period, figure=figure, agency=agency,
+                           side=side, page=page, args=args)
+
+
+def _quarter_form() -> tuple[QuarterForm, reports.Period | None]:
+    if not request.args.get("year"):
+        form = QuarterForm(None)
+        form.fill(reports.default_period().shifted(-1))  # the last whole quarter: the one to send
+        return form, form.period_value
+    form = QuarterForm(request.args)
+    return form, form.period_value if form.validate() else None
+
+
+@bp.get("/safelives")
+@roles_required(*REPORT_ROLES)
+def safelives():
+    """The SafeLives data return for a quarter: one row per meeting, ready to download."""
+    form, period = _quarter_form()
+    table = reports.safelives_table(period) if period else None
+    if table:
+        reports.record_view(_user(), period, "safelives")
+    return render_template("reports/safelives.html", form=form, period=period, table=table)
+
+
+@bp.get("/safelives.xlsx")
+@roles_required(*REPORT_ROLES)
+def safelives_export():
+    """The SafeLives data return as a spreadsheet."""
+    form, period = _quarter_form()
+    if period is None:
+        return redirect(url_for("reports.safelives", **request.args.to_dict(flat=False)))
+    data = reports.workbook([reports.safelives_table(period)], period, settings.get("panel_name"))
+    reports.record_export(_user(), period, "safelives")
+    return _spreadsheet(data, reports.export_name("safelives-return", period))
