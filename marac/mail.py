@@ -9,8 +9,9 @@ import ssl
 from collections import defaultdict
 from datetime import date, timedelta
 from email.message import EmailMessage
+from urllib.parse import urlsplit
 
-from flask import current_app, has_request_context, request, url_for
+from flask import current_app, has_request_context, request
 from peewee import fn
 from werkzeug.routing import BuildError
 
@@ -31,13 +32,18 @@ def _long_date(d: date) -> str:
 
 
 def link(endpoint: str, **values) -> str:
-    """An absolute link into the app (EXTERNAL_URL, else the current request's host, else HOST:PORT)."""
+    """An absolute link into the app (EXTERNAL_URL, else the current request's host, else HOST:PORT).
+
+    Built on the URL map directly: pushing a request context here would run the teardown hooks,
+    which close the database connection in the middle of the caller's work.
+    """
     cfg = current_app.config
     base = cfg.get("EXTERNAL_URL")
     if not base:
         base = request.host_url if has_request_context() else f"http://{cfg['HOST']}:{cfg['PORT']}/"
-    with current_app.test_request_context("/", base_url=base):
-        return url_for(endpoint, _external=True, **values)
+    parts = urlsplit(base)
+    adapter = current_app.url_map.bind(parts.netloc, script_name=parts.path or "/", url_scheme=parts.scheme or "http")
+    return adapter.build(endpoint, values, force_external=True)
 
 
 def send(recipients, subject: str, body: str, *, kind: str = "", object_type: str = "", object_id=None) -> int:

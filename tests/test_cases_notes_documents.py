@@ -245,3 +245,18 @@ def test_other_agency_gets_404_on_note_and_document_routes(client, sign_in, w):
     assert upload(client, w.case, PDF, "b.pdf").status_code == 404
     assert client.get(f"/cases/documents/{doc.id}").status_code == 404
     assert Note.select().count() == 1 and Document.select().count() == 1
+
+
+def test_a_macro_enabled_word_file_is_refused_even_named_docx(client, sign_in, w):
+    source = zipfile.ZipFile(io.BytesIO(docx_bytes()))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as target:
+        for item in source.infolist():
+            data = source.read(item)
+            if item.filename == "[Content_Types].xml":
+                data = data.replace(b"wordprocessingml.document.main+xml", b"ms-word.document.macroEnabled.main+xml")
+            target.writestr(item, data)
+    sign_in(w.housing_rep)
+    r = upload(client, w.case, buffer.getvalue(), "statement.docx")
+    assert r.status_code == 200 and b"The selected file must be a PDF" in r.data
+    assert Document.select().count() == 0

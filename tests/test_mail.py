@@ -168,3 +168,26 @@ def test_time_moves_with_the_fake_clock(fake_clock):
     start = fake_clock()
     fake_clock.advance(days=1)
     assert fake_clock() - start == timedelta(days=1) and isinstance(start, datetime)
+
+
+def test_send_reminders_entry_point_uses_the_instance_config(tmp_path, monkeypatch, smtp, capsys):
+    """main_send_reminders() is what `python app.py send-reminders` runs each day."""
+    from marac import create_app
+    from marac.db import db
+
+    instance = tmp_path / "inst"
+    instance.mkdir()
+    (instance / "config.py").write_text(
+        f"SECRET_KEY = {'k' * 40!r}\nMAIL_HOST = '127.0.0.1'\nMAIL_PORT = {smtp.port}\n"
+        "REQUIRE_SECOND_FACTOR = False\n", encoding="utf-8")
+    monkeypatch.setenv("MARAC_INSTANCE", str(instance))
+    app = create_app(instance_path=str(instance))
+    with app.app_context(), db.connection_context():
+        agency = make_agency("Entry Point Agency")
+        make_user("representative", agency=agency, email="rep@entry.example")
+        make_action(make_case(number="TC-M-9"), agency, SECRET_WORDING, due_date=date(2020, 1, 1))
+    db.close()
+    assert mail.main_send_reminders() == 0
+    assert "1 'overdue'" in capsys.readouterr().out
+    assert [r for r, _, _ in smtp.messages] == [["rep@entry.example"]]
+    assert_no_names(smtp)

@@ -101,3 +101,28 @@ def test_coordinator_sees_the_action_done_on_the_timeline_and_filters_it(seeded,
     assert "kind=action" in page.url
     page.wait_for_load_state("networkidle")
     assert_accessible(page)
+
+
+def test_coordinator_pages_for_actions_and_closure_are_accessible(seeded, signed_in, assert_accessible):
+    case, action = seeded["case"], seeded["action"]
+    page = signed_in(seeded["coordinator"])
+    for url in ("/actions/overview", f"/actions/{action.id}", f"/actions/{action.id}/complete",
+                f"/actions/{action.id}/cannot", f"/actions/{action.id}/escalate", f"/actions/new/{case.id}",
+                f"/cases/{case.id}/close", f"/cases/{case.id}/transfer", f"/cases/{case.id}/notes/new",
+                "/cases/?name=nobody+at+all"):
+        page.goto(url)
+        expect(page.locator("h1")).to_be_visible()
+        assert_accessible(page)
+    # The overview's chase button works without JavaScript and comes back to the overview.
+    page.goto("/actions/overview")
+    page.get_by_role("button", name="Chase").first.click()
+    expect(page.locator(".govuk-notification-banner")).to_contain_text("Chase recorded")
+    # Closing asks first; the error summary is accessible too.
+    page.goto(f"/cases/{case.id}/close")
+    page.get_by_role("button", name="Close the case").click()
+    expect(page.locator(".govuk-error-summary")).to_contain_text("Select why the case is being closed")
+    assert_accessible(page)
+    page.get_by_label("Risk reduced").check()
+    page.get_by_role("button", name="Close the case").click()
+    expect(page.get_by_role("heading", name="Case TC-E2E-1")).to_contain_text("Closed")
+    page.wait_for_load_state("networkidle")
