@@ -102,9 +102,10 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="app.py", description="MARAC case management")
     parser.add_argument("command", nargs="?", default="serve",
                         choices=["serve", "demo", "verify-audit", "setup-link",
-                                 "backup", "restore", "check", "reset-training"],
+                                 "backup", "restore", "check", "reset-training", "send-reminders"],
                         help="serve (default), demo: load the fictional demo borough, verify-audit, setup-link, "
-                             "backup, restore FILE --to FOLDER, check [FILE], reset-training")
+                             "backup, restore FILE --to FOLDER, check [FILE], reset-training, "
+                             "send-reminders (daily e-mail reminders of actions due and overdue)")
     parser.add_argument("file", nargs="?", help="restore: the backup file; check: a database file (optional)")
     parser.add_argument("--to", help="restore: a new, empty folder to restore into")
     parser.add_argument("--training", action="store_true",
@@ -114,8 +115,9 @@ def main(argv=None) -> int:
     parser.add_argument("--threads", type=int)
     args = parser.parse_args(argv)
     commands = {"serve": serve, "demo": demo, "verify-audit": verify_audit, "setup-link": setup_link}
-    from marac import backup, training  # issue 10
+    from marac import backup, mail, training
 
     commands.update({"backup": backup.backup_command, "restore": backup.restore_command,
-                     "check": backup.check_command, "reset-training": training.reset_command})
+                     "check": backup.check_command, "reset-training": training.reset_command,
+                     "send-reminders": lambda _args: mail.main_send_reminders()})
     return commands[args.command](args)

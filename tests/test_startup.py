@@ -54,3 +54,11 @@ def test_first_start_serves_login_and_prints_setup_link(server):
     # A secret key and the database were created in the instance folder, not in the repo.
     assert (instance / "secret_key").exists() and (instance / "marac.db").exists()
     assert len((instance / "secret_key").read_text().strip()) >= 32
+
+
+def test_send_reminders_command_sends_nothing_without_a_relay(tmp_path, monkeypatch, capsys):
+    from marac.cli import main
+
+    monkeypatch.setenv("MARAC_INSTANCE", str(tmp_path / "instance"))
+    assert main(["send-reminders"]) == 0
+    assert "MAIL_HOST is not set" in capsys.readouterr().out
