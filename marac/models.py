@@ -343,7 +343,8 @@ class Referral(BaseModel):
 
     class Meta:
         table_name = "referral"
-        indexes = ((("author", "status"), False), (("status", "submitted_at"), False))
+        indexes = ((("author", "status"), False), (("status", "submitted_at"), False),
+                   (("status", "decided_at"), False))  # m0201
 
     @property
     def status_label(self) -> str:
