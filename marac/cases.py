@@ -378,8 +378,11 @@ def search(user, *, number: str = "", name: str = "", date_of_birth: date | None
     if number.strip():
         # Case numbers are stored in capitals (M-2026-0001): a range on the unique index.
         query = query.where(_prefix(Case.number, number.strip().upper()))
+    # Read first, then a short write transaction for the audit row: the search must not hold
+    # the database's write lock (BEGIN IMMEDIATE) while it runs. If the audit write fails, the
+    # exception means nothing is shown.
+    cases = list(query.order_by(Case.opened_at.desc(), Case.id.desc()).limit(SEARCH_LIMIT + 1))
     with db.atomic():
-        cases = list(query.order_by(Case.opened_at.desc(), Case.id.desc()).limit(SEARCH_LIMIT + 1))
         audit.record("case.search", object_type="case", object_id="",
                      detail={"fields": used, "results": min(len(cases), SEARCH_LIMIT)}, user=user)
     people = {}
