@@ -1,5 +1,6 @@
-"""Restricted fields never reach those who may not read them (SECURITY.md check 12), and no URL the
-app produces carries a name, date of birth or address (check 29).
+"""Restricted fields never reach those who may not read them (SECURITY.md check 12), no URL the app
+produces carries a name, date of birth or address (check 29), and every answer is Cache-Control:
+no-store (check 19).
 
 Every GET route is crawled for every role, as a full page and as htmx, against the seeded borough
 of security_world (a case heard in a closed session with a restricted note, research and minutes,
@@ -43,6 +44,8 @@ def crawl(app, world, role):
         for url in sorted(urls):
             for headers in ({}, {"HX-Request": "true"}):
                 r = client.get(url, headers=headers)
+                # SECURITY.md check 19: nothing the app answers may sit in a browser or proxy cache.
+                assert "no-store" in r.headers.get("Cache-Control", ""), url
                 for header in ("Location", "HX-Redirect"):
                     if r.headers.get(header):
                         redirects.append((url, r.headers[header]))
