@@ -86,7 +86,7 @@ from peewee import JOIN, SQL, fn
 from peewee import Case as SqlCase
 
 from marac import actions as action_service
-from marac import audit, charts, settings
+from marac import audit, charts, clock, settings
 from marac.access import visible_case_where
 from marac.db import db
 from marac.formatting import LONDON
@@ -451,6 +451,7 @@ class Report:
     repeat_position: str  # below, within, above the national range ("" without cases)
     benchmark: dict
     today: date
+    calculated_at: datetime  # naive UTC
 
 
 def summary(period: Period) -> dict:
@@ -753,7 +754,7 @@ def build(period: Period, today: date | None = None) -> Report:
                           "" if r["on_time_pct"] is not None else "none due yet") for r in action_rows]),
     }
     return Report(period=period, figures=figures, tables=tables, charts=chart_set, repeat_rate=rate,
-                  repeat_position=repeat_position(rate), benchmark=bench, today=today)
+                  repeat_position=repeat_position(rate), benchmark=bench, today=today, calculated_at=clock.now())
 
 
 def _cases_table(f: dict, rate) -> Table:

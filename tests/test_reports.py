@@ -25,7 +25,7 @@ from test_reports_data import (
 
 from marac import clock, reports
 from marac.db import db
-from marac.models import AuditEvent, Case
+from marac.models import AuditEvent, Case, Listing
 
 Q2 = reports.quarter_period(2026, 2)
 TODAY = date(2026, 7, 10)
@@ -358,6 +358,16 @@ def test_htmx_gets_the_fragment(client, sign_in, s):
     body = r.get_data(as_text=True)
     assert r.status_code == 200 and "<html" not in body and body.lstrip().startswith('<div id="report-page">')
     assert "HX-Request" in r.headers["Vary"]
+
+
+def test_a_report_is_kept_for_a_minute_and_worked_out_again_on_request(client, sign_in, s):
+    sign_in(s.coordinator)
+    assert "7 at 3 meetings" in client.get(f"/reports/?{Q2_ARGS}").get_data(as_text=True)
+    Listing.update(is_review=True).where(Listing.id == s.listings[2].id).execute()  # now a review: not heard
+    assert "7 at 3 meetings" in client.get(f"/reports/?{Q2_ARGS}").get_data(as_text=True)
+    body = client.get(f"/reports/?{Q2_ARGS}&fresh=1").get_data(as_text=True)
+    assert "6 at 3 meetings" in body and "Figures worked out at 10:00 on 10 Jul 2026 (UK time)" in body
+    assert len(audit_rows("report.view")) == 3  # every view is audited, cached or not
 
 
 def test_cases_page_lists_numbers_for_the_figure(client, sign_in, s):

@@ -1,14 +1,23 @@
 """Steering-group reports (issue 9): the report page, the cases behind a figure, spreadsheets, the
 SafeLives return. Every request is a GET: nothing changes but the audit log."""
-from flask import Blueprint, abort, make_response, redirect, render_template, request, url_for
-from flask_login import current_user
+import threading
+import time
 
-from marac import htmx, nav, reports, settings
+from flask import Blueprint, abort, current_app, make_response, redirect, render_template, request, url_for
+from flask_login import current_user
+from markupsafe import Markup
+
+from marac import actions, htmx, nav, reports, settings
 from marac.access import CHAIR, COORDINATOR, roles_required
 from marac.forms.reports import PeriodForm, QuarterForm
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 REPORT_ROLES = (COORDINATOR, CHAIR)
+# A rendered report is kept this long: a year's figures take a tenth of a second or more to work out,
+# and the page is opened again and again while a steering-group paper is written. The figures hold
+# nothing about the user (coordinator and chair may open every case), so one copy serves both.
+CACHE_SECONDS = 60
+_cache_lock = threading.Lock()
 nav.register("Reports", "reports.index", REPORT_ROLES, 60,
              also=["reports.cases", "reports.safelives"])
 
@@ -34,16 +43,33 @@ def _spreadsheet(data: bytes, name: str):
     return response
 
 
+def _report_body(period: reports.Period, fresh: bool) -> Markup:
+    """The report's figures rendered (tables, charts), from this app's short-lived cache when fresh enough."""
+    cache = current_app.extensions.setdefault("marac_reports", {})
+    key = (period, actions.today())
+    now = time.monotonic()
+    with _cache_lock:
+        for old in [k for k, (at, _) in cache.items() if now - at > CACHE_SECONDS]:
+            del cache[old]
+        hit = None if fresh else cache.get(key)
+    if hit is not None:
+        return hit[1]
+    # Our own template's output, escaped as it was rendered.
+    body = Markup(render_template("reports/_body.html", report=reports.build(period)))  # noqa: S704  # nosec B704
+    with _cache_lock:
+        cache[key] = (now, body)
+    return body
+
+
 @bp.get("/")
 @roles_required(*REPORT_ROLES)
 def index():
     """The panel's figures for a period: tables, charts, links to the cases behind each figure."""
     form, period = _period_form()
-    report = reports.build(period) if period else None
-    if report:
+    body = _report_body(period, fresh=bool(request.args.get("fresh"))) if period else None
+    if period:
         reports.record_view(_user(), period)
-    return htmx.render("reports/index.html", "reports/_report.html", form=form, report=report,
-                       tables=reports.TABLE_ORDER)
+    return htmx.render("reports/index.html", "reports/_report.html", form=form, report_body=body)
 
 
 @bp.get("/export/<key>.xlsx")
