@@ -492,6 +492,7 @@ class Action(BaseModel):
             (("case", "created_at"), False),
             (("owner_agency", "completed_at"), False),
             (("case", "owner_agency"), False),  # m0501
+            (("due_date",), False),  # m0900: reports count a period's actions by due date
         )
 
     @classmethod
