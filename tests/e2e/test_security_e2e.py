@@ -6,6 +6,7 @@ from datetime import datetime
 import pyotp
 import pytest
 from marac_testing import TEST_PASSWORD
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect
 from security_world import build_world
 from xss_corpus import poison
@@ -132,3 +133,38 @@ def test_the_governance_pages_are_accessible(app, world, signed_in, assert_acces
     chair.goto(f"/governance/releases/{v['release_id']}")
     expect(chair.get_by_role("group", name="Your decision")).to_be_visible()
     assert_accessible(chair)
+
+
+@pytest.mark.parametrize("role", ["C", "R"])
+def test_axe_on_every_page_a_role_can_open(app, world, signed_in, assert_accessible, role):
+    """SECURITY.md 36: every GET route of the app (the seeded borough's objects in its URLs), opened as
+    a full page by the coordinator (who can open nearly all) and by a representative."""
+    from security_world import url_for_rule
+
+    page = signed_in(world.users[role])
+    if role in "CR":
+        _give_reason(page, world.values["case_id"])
+    checked, failures = [], []
+    for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.endpoint):
+        if "GET" not in rule.methods or rule.endpoint in ("static", "health.healthz", "auth.logout"):
+            continue
+        url = url_for_rule(rule, world.values)
+        try:
+            response = page.goto(url)
+        except PlaywrightError:  # a download (Word, spreadsheet, document): not a page
+            continue
+        if response is not None and response.status in (403, 404):
+            # A page this role may not open (or a switched-off feature): expected here, so the browser's
+            # "failed to load" console line for it is not a problem of the page.
+            page.problems[:] = [p for p in page.problems if not (p.startswith("console: Failed to load resource")
+                                                                 and f"{url}'" in p)]
+            continue
+        if response is None or response.status != 200 or "text/html" not in response.headers.get("content-type", ""):
+            continue
+        try:
+            assert_accessible(page)
+        except AssertionError as exc:
+            failures.append(str(exc))
+        checked.append(url)
+    assert len(checked) > (60 if role == "C" else 15), checked
+    assert not failures, "\n\n".join(failures)
