@@ -587,7 +587,7 @@ def attendance(period: Period) -> list[dict]:
                             _sum_if(dep).alias("deputy"), _sum_if(apo).alias("apologies"),
                             _sum_if(member & nothing).alias("absent"),
                             _sum_if(member & (rep | dep)).alias("attended_expected"),
-                            _sum_if(fn.COALESCE(sheet.c.written, 0) == 1).alias("written"))
+                            _sum_if(apo & (sheet.c.written == 1)).alias("written"))
              .join(Agency, on=SQL("1 = 1"))
              .join(sheet, JOIN.LEFT_OUTER, on=((sheet.c.meeting_id == Meeting.id) & (sheet.c.agency_id == Agency.id)))
              .where(_held(lo, hi))
