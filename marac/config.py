@@ -49,12 +49,12 @@ MAX_CONTENT_LENGTH = 16 * 1024 * 1024
 HTMX_CONFIG = '{"includeIndicatorStyles":false,"historyCacheSize":0,"refreshOnHistoryMiss":true}'
 
 TRAINING_MODE = False
-
-# E-mail notices through the council's SMTP relay. MAIL_HOST None: nothing is sent.
-MAIL_HOST = None
 # Sign-in needs a code from an authenticator app (TOTP) after the password (SECURITY.md check 4).
 # Training mode switches it off whatever this says; never set False for real data.
 REQUIRE_SECOND_FACTOR = True
+
+# E-mail notices through the council's SMTP relay. MAIL_HOST None: nothing is sent.
+MAIL_HOST = None
 MAIL_PORT = 25
 MAIL_USE_TLS = False  # STARTTLS after connecting
 MAIL_SENDER = "marac-no-reply@localhost"
