@@ -40,7 +40,6 @@ def test_oversize_body_413_and_idle_connections(tmp_path):
     assert result["problems"] == []
 
 
-@pytest.mark.skipif(not backup.available(), reason="no backup command yet (issue 10)")
 def test_backup_under_load_restores_and_starts(tmp_path):
     """34: an online backup under write load restores into a fresh folder; the app starts there with the data."""
     result = backup.run(tmp_path, seconds_before=1.5, seconds_after=1.0, writers=4)
