@@ -11,6 +11,7 @@ from jinja2 import ChoiceLoader, PackageLoader, PrefixLoader
 from peewee import OperationalError
 
 from marac import config as default_config
+from marac import totp_key
 from marac.db import db, init_db
 from marac.extensions import csrf, login_manager
 
@@ -63,7 +64,15 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     csrf.init_app(app)
     login_manager.init_app(app)
 
-    init_db(app.config["DATABASE_URL"], app.config["SQLITE_BUSY_TIMEOUT_MS"], app.config.get("SQLITE_MAX_PAGE_COUNT"))
+    # The key of the second-factor secrets (instance/totp_key): loaded before the migrations, which use it.
+    totp_key.load(app.instance_path)
+    database = init_db(app.config["DATABASE_URL"], app.config["SQLITE_BUSY_TIMEOUT_MS"],
+                       app.config.get("SQLITE_MAX_PAGE_COUNT"))
+    with database.connection_context():
+        try:
+            totp_key.check_opens(database)
+        except totp_key.TotpKeyError as exc:
+            raise ConfigError(str(exc)) from exc
     _request_hooks(app)
     _register_blueprints(app)
     _template_helpers(app)

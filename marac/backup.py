@@ -3,9 +3,13 @@
 backup   SQLite's online backup API copies the live database while the app keeps serving (in WAL
          mode readers and the writer carry on), the copy is made a single self-contained file,
          its integrity_check must pass before it gets its final name, and copies beyond the
-         retention setting (BACKUP_KEEP) are deleted, oldest first.
+         retention setting (BACKUP_KEEP) are deleted, oldest first. The key of the second-factor
+         secrets (instance/totp_key, marac/totp_key.py) is copied beside it as
+         marac-<time>.db.totp_key (0600): the database alone cannot make codes, so a backup
+         without its key would lock every user out of their authenticator app.
 restore  copies a backup into a fresh folder (never over an existing database, never over the
-         one the app is configured to serve), checks it, and says how to serve it.
+         one the app is configured to serve), with its key as totp_key, checks it, and says how
+         to serve it.
 check    integrity_check and foreign_key_check of the live database (or of any file).
 
 These work on the file directly, without create_app(): the database may be damaged (that is when
@@ -20,6 +24,7 @@ from pathlib import Path
 from flask import Config
 
 from marac import clock
+from marac.totp_key import KEY_FILE, key_path
 
 BACKUP_NAME = re.compile(r"^marac-(\d{8}T\d{6}Z)(?:-(\d+))?\.db$")
 DATABASE_FILE = "marac.db"
@@ -127,6 +132,19 @@ def _copy(source: Path, target: Path) -> None:
         src.close()
 
 
+def key_copy(backup_file: Path) -> Path:
+    """Where a backup's second-factor key is kept: beside it, marac-<time>.db.totp_key."""
+    return Path(backup_file).with_name(Path(backup_file).name + "." + KEY_FILE)
+
+
+def _copy_key(source: Path, target: Path) -> None:
+    """Copy a key file, readable by its owner only (never over an existing file)."""
+    data = source.read_bytes()
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+
+
 def _backup_key(path: Path):
     match = BACKUP_NAME.match(path.name)
     return (match.group(1), int(match.group(2) or 0)) if match else None
@@ -147,11 +165,13 @@ def prune(folder: Path, keep: int) -> list[Path]:
     old = list_backups(folder)[:-keep]
     for path in old:
         path.unlink()
+        key_copy(path).unlink(missing_ok=True)
     return old
 
 
-def backup_database(source: Path, folder: Path, keep: int) -> BackupResult:
-    """Copy the live database to folder/marac-<UTC time>.db, check the copy, prune old ones."""
+def backup_database(source: Path, folder: Path, keep: int, key_file: Path | None = None) -> BackupResult:
+    """Copy the live database to folder/marac-<UTC time>.db, check the copy, prune old ones. With
+    key_file (the instance's totp_key), the key is copied beside the backup first."""
     source = Path(source)
     if not _is_sqlite_file(source):
         raise BackupError(f"{source} is not an SQLite database")
@@ -162,6 +182,9 @@ def backup_database(source: Path, folder: Path, keep: int) -> BackupResult:
         target, n = folder / f"marac-{stamp}-{n}.db", n + 1
     partial = target.with_name(target.name + ".partial")
     try:
+        if key_file is not None and Path(key_file).exists():
+            key_copy(target).unlink(missing_ok=True)  # a key left by an earlier failed attempt
+            _copy_key(Path(key_file), key_copy(target))
         _copy(source, partial)
         problems = check_database(partial)
         if problems:
@@ -169,6 +192,8 @@ def backup_database(source: Path, folder: Path, keep: int) -> BackupResult:
         os.replace(partial, target)
     finally:
         partial.unlink(missing_ok=True)
+        if not target.exists():
+            key_copy(target).unlink(missing_ok=True)
     return BackupResult(target, target.stat().st_size, prune(folder, keep))
 
 
@@ -176,7 +201,8 @@ def backup_database(source: Path, folder: Path, keep: int) -> BackupResult:
 
 
 def restore_database(backup_file: Path, to_folder: Path, running: Path | None = None) -> Path:
-    """Restore a backup into to_folder/marac.db; refuses to overwrite any database."""
+    """Restore a backup into to_folder/marac.db, and its second-factor key (if kept beside it) into
+    to_folder/totp_key; refuses to overwrite any database or key."""
     backup_file, to_folder = Path(backup_file), Path(to_folder)
     problems = check_database(backup_file)
     if problems:
@@ -185,8 +211,9 @@ def restore_database(backup_file: Path, to_folder: Path, running: Path | None = 
     if running is not None and target.resolve() == Path(running).resolve():
         raise BackupError(f"{target} is the database the app is configured to serve: restore into a new folder, "
                           "check it, then switch over")
-    for existing in (target, target.with_name(target.name + "-wal")):
-        if existing.exists():
+    key = key_copy(backup_file)
+    for existing in (target, target.with_name(target.name + "-wal"), to_folder / KEY_FILE):
+        if existing.exists() and (existing.name != KEY_FILE or key.exists()):
             raise BackupError(f"{existing} already exists: restore into a new, empty folder")
     to_folder.mkdir(parents=True, exist_ok=True)
     partial = to_folder / (DATABASE_FILE + ".partial")
@@ -195,6 +222,8 @@ def restore_database(backup_file: Path, to_folder: Path, running: Path | None = 
         problems = check_database(partial)
         if problems:
             raise BackupError("the restored copy failed its check: " + "; ".join(problems[:5]))
+        if key.exists():
+            _copy_key(key, to_folder / KEY_FILE)
         os.replace(partial, target)
     finally:
         partial.unlink(missing_ok=True)
@@ -208,11 +237,18 @@ def backup_command(args) -> int:
     """python app.py backup"""
     cfg = load_config()
     try:
-        result = backup_database(database_path(cfg), backup_folder(cfg), int(cfg["BACKUP_KEEP"]))
+        result = backup_database(database_path(cfg), backup_folder(cfg), int(cfg["BACKUP_KEEP"]),
+                                 key_file=key_path(cfg["INSTANCE_PATH"]))
     except (BackupError, sqlite3.Error, OSError) as exc:
         print(f"Backup FAILED: {exc}")
         return 2
     print(f"Backup written and checked: {result.path} ({result.size // 1024} KB).")
+    if key_copy(result.path).exists():
+        print(f"The second-factor key is beside it: {key_copy(result.path).name}. Keep the two together, and as "
+              "safe as the database: whoever has both can make users' sign-in codes.")
+    else:
+        print(f"No second-factor key ({key_path(cfg['INSTANCE_PATH'])}) was found to copy: back it up with the "
+              "database, or users must enrol their authenticator app again after a restore.")
     if result.pruned:
         print(f"Deleted {len(result.pruned)} older backup(s), keeping the newest {cfg['BACKUP_KEEP']}.")
     _audit("system.backup", {"file": result.path.name, "pruned": len(result.pruned)})
@@ -231,9 +267,15 @@ def restore_command(args) -> int:
         print(f"Restore refused: {exc}")
         return 2
     print(f"Restored and checked: {target}")
+    if (target.parent / KEY_FILE).exists():
+        print(f"Its second-factor key was restored too: {target.parent / KEY_FILE}")
+    else:
+        print(f"No second-factor key was kept beside {args.file} ({key_copy(Path(args.file)).name}): copy the "
+              f"totp_key that belongs to this database into {target.parent}, or the app will not start.")
     print("To serve it: stop the service, then either set MARAC_INSTANCE to that folder (copy config.py and "
-          "secret_key from the old instance folder into it), or move the old marac.db (and any marac.db-wal "
-          "and marac.db-shm) aside and put this file in its place. Start the service again.")
+          "secret_key from the old instance folder into it; totp_key is there already), or move the old marac.db "
+          "(and any marac.db-wal and marac.db-shm) aside and put this file and totp_key in their places. "
+          "Start the service again.")
     return 0
 
 

@@ -79,7 +79,7 @@ class User(UserMixin, BaseModel):
     password_changed_at = DateTimeField(null=True)
     # Set on deactivation, password change or admin reset: every session older than this is refused.
     sessions_valid_after = DateTimeField(null=True)
-    totp_secret = CharField(max_length=64, default="")
+    totp_secret = CharField(max_length=255, default="")  # m0810: a Fernet token (marac/totp_key.py), never clear
     totp_last_step = IntegerField(default=0)
     totp_enrolled_at = DateTimeField(null=True)  # m0800: None until the first code from the app is right
 

@@ -4,7 +4,8 @@ After a right password the browser is only half signed in: the Flask session hol
 marker (user id, time), no server-side session exists, and every page except the code pages sends
 the browser to the code page. A right code then starts a fresh server-side session (a new session
 id, SECURITY.md check 5). A code works once: the time step it was made for is stored in
-User.totp_last_step, and only a later step is accepted. Wrong codes are security events and count
+User.totp_last_step, and only a later step is accepted. The secret is stored encrypted with a key
+kept in the instance folder, not in the database (marac/totp_key.py). Wrong codes are security events and count
 toward the same lockout as wrong passwords.
 
 Enforced for every account unless config REQUIRE_SECOND_FACTOR is False or the instance is in
@@ -20,7 +21,7 @@ import segno
 from flask import current_app, session
 from markupsafe import Markup
 
-from marac import audit, clock, sessions
+from marac import audit, clock, sessions, totp_key
 from marac.db import db
 from marac.models import Lockout, LoginFailure, User
 
@@ -97,15 +98,21 @@ def is_enrolled(user: User) -> bool:
     return bool(user.totp_secret) and user.totp_enrolled_at is not None
 
 
+def secret_of(user: User) -> str:
+    """The user's TOTP secret in the clear (stored encrypted: marac/totp_key.py), or ""."""
+    return totp_key.decrypt(user.totp_secret) if user.totp_secret else ""
+
+
 def enrolment_secret(user: User) -> str:
     """The secret being enrolled: made once and kept until the first right code (a reload of the
     page shows the same QR code, so an app that already scanned it keeps working)."""
     if user.totp_secret and user.totp_enrolled_at is None:
-        return user.totp_secret
+        return secret_of(user)
     secret = pyotp.random_base32()
+    stored = totp_key.encrypt(secret)
     with db.atomic():
-        User.update(totp_secret=secret, totp_last_step=0, totp_enrolled_at=None).where(User.id == user.id).execute()
-    user.totp_secret, user.totp_last_step, user.totp_enrolled_at = secret, 0, None
+        User.update(totp_secret=stored, totp_last_step=0, totp_enrolled_at=None).where(User.id == user.id).execute()
+    user.totp_secret, user.totp_last_step, user.totp_enrolled_at = stored, 0, None
     return secret
 
 
@@ -168,7 +175,7 @@ def check(user: User, code: str) -> CodeResult:
             audit.record("auth.second_factor_refused_locked", user, user=user)
         return CodeResult(locked=True)
     code = normalise(code)
-    step = matching_step(user.totp_secret, code, clock.now()) if user.totp_secret and CODE.match(code) else None
+    step = matching_step(secret_of(user), code, clock.now()) if user.totp_secret and CODE.match(code) else None
     with db.atomic():
         if step is not None:
             # Compare-and-set: of two requests with the same code, only one can move the step on.

@@ -18,9 +18,8 @@ def app_config():
 
 
 def code_for(user, fake_clock, offset_steps=0):
-    user = User.get_by_id(user.id)
     step = second_factor._step(fake_clock()) + offset_steps
-    return pyotp.TOTP(user.totp_secret).generate_otp(step)
+    return pyotp.TOTP(second_factor.secret_of(User.get_by_id(user.id))).generate_otp(step)
 
 
 def enrol(client, user, fake_clock):
@@ -65,18 +64,19 @@ def test_enrolment_shows_a_local_qr_code_and_the_key(app, client, coordinator, f
     login(client, coordinator)
     page = client.get("/login/enrol").get_data(as_text=True)
     user = User.get_by_id(coordinator.id)
-    assert user.totp_secret and user.totp_enrolled_at is None
+    secret = second_factor.secret_of(user)
+    assert secret and user.totp_enrolled_at is None
     # Inline SVG (the CSP allows no data: URL and no third-party image), labelled for screen readers.
     assert re.search(r'<svg role="img" aria-label="QR code[^"]*"', page)
     assert "data:" not in page and "<img" not in page
-    assert second_factor.spaced(user.totp_secret) in page
+    assert second_factor.spaced(secret) in page
     # A reload shows the same secret, so an app that already scanned it keeps working.
     client.get("/login/enrol")
-    assert User.get_by_id(coordinator.id).totp_secret == user.totp_secret
+    assert second_factor.secret_of(User.get_by_id(coordinator.id)) == secret
     # The QR code encodes the standard otpauth URI with this secret.
     with app.app_context():
-        uri = second_factor.provisioning_uri(user, user.totp_secret)
-    assert uri.startswith("otpauth://totp/") and f"secret={user.totp_secret}" in uri
+        uri = second_factor.provisioning_uri(user, secret)
+    assert uri.startswith("otpauth://totp/") and f"secret={secret}" in uri
 
 
 def test_enrolment_then_sign_in_with_a_code(app, client, coordinator, fake_clock):
@@ -212,7 +212,7 @@ def test_a_right_password_does_not_reset_the_count_of_wrong_codes(app, client, c
 def test_no_code_secret_or_session_id_reaches_the_audit_log(client, coordinator, fake_clock):
     enrol(client, coordinator, fake_clock)
     used = code_for(coordinator, fake_clock)
-    secret = User.get_by_id(coordinator.id).totp_secret
+    secret = second_factor.secret_of(User.get_by_id(coordinator.id))
     with client.session_transaction() as s:
         sid = s["sid"]
     dump = json.dumps(list(AuditEvent.select().dicts()), default=str)
@@ -328,8 +328,8 @@ def test_security_events_share_the_hash_chained_log_and_no_log_holds_a_secret(ap
             "auth.second_factor_enrolled", "auth.login"} <= kinds
     with db.connection_context():
         assert audit.verify().ok
-    secrets_ = [TEST_PASSWORD, "not-the-password-1", used, sid, User.get_by_id(coordinator.id).totp_secret,
-                User.get_by_id(rep.id).totp_secret]
+    secrets_ = [TEST_PASSWORD, "not-the-password-1", used, sid, second_factor.secret_of(User.get_by_id(coordinator.id)),
+                second_factor.secret_of(User.get_by_id(rep.id))]
     dump = json.dumps(list(AuditEvent.select().dicts()), default=str)
     for value in secrets_:
         assert value not in dump

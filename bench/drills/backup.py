@@ -2,6 +2,8 @@
 starts with all the data (every write acknowledged before the backup began), and passes its checks.
 
 Runs `python app.py backup` and `python app.py restore FILE --to FOLDER` as an operator would.
+One user has an enrolled second factor (encrypted with instance/totp_key): the restored app starts
+only if the restore brought the key along (marac/totp_key.py), and the key must be the same one.
 """
 import os
 import random
@@ -36,10 +38,53 @@ def app_command(instance: Path, *args: str) -> subprocess.CompletedProcess:
                           text=True, timeout=300, check=False)
 
 
+def _enrol_one_user(instance: Path) -> str:
+    """Give the first user an enrolled TOTP secret, stored as the app stores it; returns the clear secret."""
+    import sqlite3
+
+    import pyotp
+
+    from marac import totp_key
+
+    totp_key.load(instance)
+    secret = pyotp.random_base32()
+    conn = sqlite3.connect(instance / "marac.db")
+    try:
+        with conn:
+            conn.execute('UPDATE "user" SET totp_secret = ?, totp_enrolled_at = ? WHERE id = '
+                         '(SELECT min(id) FROM "user")', (totp_key.encrypt(secret), "2026-01-01 00:00:00"))
+    finally:
+        conn.close()
+    return secret
+
+
+def _restored_key_problems(restored: Path, secret: str) -> list[str]:
+    """The restored folder holds the key that opens the restored secret."""
+    import sqlite3
+
+    from marac import totp_key
+
+    if not (restored / totp_key.KEY_FILE).exists():
+        return ["the restore brought no second-factor key (totp_key)"]
+    totp_key.load(restored)
+    conn = sqlite3.connect(restored / "marac.db")
+    try:
+        stored = conn.execute('SELECT totp_secret FROM "user" ORDER BY id LIMIT 1').fetchone()[0]
+    finally:
+        conn.close()
+    try:
+        if totp_key.decrypt(stored) != secret:
+            return ["the restored second-factor secret is not the one enrolled"]
+    except totp_key.TotpKeyError as exc:
+        return [f"the restored key does not open the restored secret: {exc}"]
+    return []
+
+
 def run(folder: Path, seconds_before: float = 2.0, seconds_after: float = 2.0, writers: int = 4, log=print) -> dict:
     folder = Path(folder)
     borough = prepare(folder)
     urls = borough.urls
+    enrolled_secret = _enrol_one_user(borough.instance)
     ledger = Ledger()
     problems: list[str] = []
     stop = threading.Event()
@@ -98,6 +143,7 @@ def run(folder: Path, seconds_before: float = 2.0, seconds_after: float = 2.0, w
         if (borough.instance / name).exists():
             shutil.copy(borough.instance / name, restored / name)
     problems += [f"restored copy: {m}" for m in missing_writes(restored / "marac.db", before_backup)]
+    problems += _restored_key_problems(restored, enrolled_secret)
     server = Server(restored)
     startup = server.start()
     try:

@@ -1,0 +1,193 @@
+"""Issue 8's review of SECURITY.md (docs/SECURITY-TESTS.md): the gaps it found, closed.
+
+- 4: the second-factor (TOTP) secrets are encrypted at rest with a key kept in the instance folder
+  (0600), so a copy of the database alone makes no codes; m0810 encrypts the clear secrets of an
+  older database; the backup keeps the key beside the database and a restore signs in with the
+  codes the users' apps already make.
+"""
+import os
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pyotp
+import pytest
+from cryptography.fernet import InvalidToken
+from marac_testing import login, make_user, password_hash
+from peewee import SqliteDatabase
+
+from marac import ConfigError, backup, cli, create_app, second_factor, totp_key
+from marac.db import db, migration_modules
+from marac.models import User
+
+CLEAR_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"  # a made-up base32 secret
+
+
+def _config(db_path: Path, **extra) -> dict:
+    return {"TESTING": True, "SECRET_KEY": "s" * 40, "WTF_CSRF_ENABLED": False, "REQUIRE_SECOND_FACTOR": True,
+            "DATABASE_URL": f"sqlite:///{db_path}", **extra}
+
+
+def _code(secret: str, fake_clock) -> str:
+    return pyotp.TOTP(secret).generate_otp(second_factor._step(fake_clock()))
+
+
+def _enrolled(user: User, secret: str = CLEAR_SECRET) -> None:
+    """The user has enrolled this secret (stored as the app stores it)."""
+    User.update(totp_secret=totp_key.encrypt(secret), totp_enrolled_at=second_factor.clock.now(),
+                totp_last_step=0).where(User.id == user.id).execute()
+
+
+def _signs_in_with_code(app, user, secret, fake_clock) -> bool:
+    client = app.test_client()
+    assert login(client, user).status_code == 302
+    r = client.post("/login/code", data={"code": _code(secret, fake_clock)})
+    return r.status_code == 302 and r.headers["Location"] == "/" and client.get("/").status_code == 200
+
+
+def _mode(path: Path) -> int:
+    return os.stat(path).st_mode & 0o777
+
+
+@pytest.fixture
+def app_config():
+    return {"REQUIRE_SECOND_FACTOR": True}
+
+
+def test_the_totp_secret_is_stored_encrypted_with_a_key_outside_the_database(app, client, coordinator, fake_clock):
+    assert login(client, coordinator).status_code == 302
+    page = client.get("/login/enrol").get_data(as_text=True)
+    secret = second_factor.secret_of(User.get_by_id(coordinator.id))
+    assert second_factor.spaced(secret) in page  # the user is shown the clear secret to type in
+    assert client.post("/login/enrol", data={"code": _code(secret, fake_clock)}).status_code == 302
+
+    stored = User.get_by_id(coordinator.id).totp_secret
+    assert stored.startswith(totp_key.TOKEN_PREFIX) and secret not in stored
+    key_file = Path(app.instance_path) / "totp_key"
+    assert key_file.is_file() and _mode(key_file) == 0o600
+    key = key_file.read_bytes().strip()
+    # Nothing in the database file holds the clear secret or the key.
+    db_path = Path(app.config["DATABASE_URL"][len("sqlite:///"):])
+    if not db.is_closed():
+        db.close()
+    conn = sqlite3.connect(db_path)
+    try:
+        dump = "\n".join(conn.iterdump())
+    finally:
+        conn.close()
+    assert stored in dump and secret not in dump and key.decode() not in dump
+    raw = db_path.read_bytes() + (Path(f"{db_path}-wal").read_bytes() if Path(f"{db_path}-wal").exists() else b"")
+    assert secret.encode() not in raw and key not in raw
+
+
+def test_a_copy_of_the_database_alone_makes_no_codes(app, coordinator, fake_clock, tmp_path):
+    _enrolled(coordinator)
+    assert _signs_in_with_code(app, coordinator, CLEAR_SECRET, fake_clock)
+    if not db.is_closed():
+        db.close()
+    stolen = tmp_path / "stolen"
+    stolen.mkdir()
+    shutil.copy(app.config["DATABASE_URL"][len("sqlite:///"):], stolen / "marac.db")
+    # Without the key, the stored value opens with no other key...
+    with pytest.raises(ConfigError, match="totp_key"):
+        create_app(_config(stolen / "marac.db"), instance_path=str(stolen))
+    other_key = totp_key._key()  # the key the refused start generated for the copy's folder
+    conn = sqlite3.connect(stolen / "marac.db")
+    stored = conn.execute('SELECT totp_secret FROM "user" WHERE id = ?', (coordinator.id,)).fetchone()[0]
+    conn.close()
+    assert CLEAR_SECRET not in stored
+    with pytest.raises(InvalidToken):
+        other_key.decrypt(stored.encode())
+    # ...and the app refuses to serve it rather than treat everyone as not enrolled.
+    assert (stolen / "totp_key").read_bytes() != (Path(app.instance_path) / "totp_key").read_bytes()
+
+
+def test_m0810_encrypts_the_clear_secrets_of_an_older_database(tmp_path, fake_clock):
+    # A database as the version before m0810 left it: every earlier migration, a user with a clear secret.
+    path = tmp_path / "old.db"
+    old = SqliteDatabase(str(path), pragmas={"foreign_keys": 1})
+    with old.connection_context():
+        old.execute_sql("CREATE TABLE schema_migration (name VARCHAR(100) PRIMARY KEY, applied_at VARCHAR(40))")
+        for name, module in migration_modules():
+            if name < "m0810":
+                module.up(old)
+                old.execute_sql("INSERT INTO schema_migration VALUES (?, '2026-01-01T00:00:00')", (name,))
+        agency = old.execute_sql("INSERT INTO agency (name, kind, isa_signatory, dpo_contact, is_police, "
+                                 "created_at) VALUES ('Old', 'core', 'S', '', 0, '2026-01-01')").lastrowid
+        old.execute_sql("INSERT INTO user (name, email, password_hash, role, agency_id, is_deputy, active, "
+                        "created_at, totp_secret, totp_last_step) VALUES ('Old User', 'old@example.test', ?, "
+                        "'chair', ?, 0, 1, '2026-01-01', ?, 0)", (password_hash(), agency, CLEAR_SECRET))
+    app = create_app(_config(path), instance_path=str(tmp_path / "instance"))
+    with db.connection_context():
+        applied = {r[0] for r in db.execute_sql("SELECT name FROM schema_migration")}
+        assert "m0810_totp_secret_encrypted" in applied
+        user = User.get(User.email == "old@example.test")
+        assert user.totp_secret.startswith(totp_key.TOKEN_PREFIX) and CLEAR_SECRET not in user.totp_secret
+        assert second_factor.secret_of(user) == CLEAR_SECRET
+        # m0800 marks enrolment; a user enrolled before it enrols again (the old secret still decrypts).
+        User.update(totp_enrolled_at=fake_clock()).where(User.id == user.id).execute()
+    # The authenticator app the user already has keeps working after the upgrade.
+    assert _signs_in_with_code(app, user, CLEAR_SECRET, fake_clock)
+    # Running the migration again changes nothing (already a token).
+    from marac.migrations import m0810_totp_secret_encrypted
+
+    with db.connection_context():
+        before = User.get_by_id(user.id).totp_secret
+        m0810_totp_secret_encrypted.up(db.obj)
+        assert User.get_by_id(user.id).totp_secret == before
+
+
+def test_backup_keeps_the_key_and_the_restored_app_accepts_the_same_codes(tmp_path, monkeypatch, capsys, fake_clock):
+    instance = tmp_path / "instance"
+    instance.mkdir()
+    (instance / "config.py").write_text("SECRET_KEY = " + repr("k" * 40) + "\nBACKUP_KEEP = 1\n", encoding="utf-8")
+    monkeypatch.setenv("MARAC_INSTANCE", str(instance))
+    create_app({"TESTING": True})
+    with db.connection_context():
+        user = make_user(role="coordinator")
+        _enrolled(user)
+    if not db.is_closed():
+        db.close()
+    assert cli.main(["backup"]) == 0
+    fake_clock.advance(seconds=1)
+    assert cli.main(["backup"]) == 0  # prunes the first backup and its key with it
+    out = capsys.readouterr().out
+    assert "second-factor key is beside it" in out
+    (made,) = backup.list_backups(instance / "backups")
+    kept_key = backup.key_copy(made)
+    assert sorted(p.name for p in (instance / "backups").iterdir()) == sorted([made.name, kept_key.name])
+    assert kept_key.read_bytes() == (instance / "totp_key").read_bytes() and _mode(kept_key) == 0o600
+
+    restored = tmp_path / "restored"
+    assert cli.main(["restore", str(made), "--to", str(restored)]) == 0
+    assert "second-factor key was restored too" in capsys.readouterr().out
+    assert _mode(restored / "totp_key") == 0o600
+    shutil.copy(instance / "config.py", restored / "config.py")  # as the restore command says
+    app = create_app({"TESTING": True, "WTF_CSRF_ENABLED": False, "REQUIRE_SECOND_FACTOR": True},
+                     instance_path=str(restored))
+    assert app.config["DATABASE_URL"].endswith("restored/marac.db")
+    fake_clock.advance(minutes=1)
+    assert _signs_in_with_code(app, user, CLEAR_SECRET, fake_clock)
+    if not db.is_closed():
+        db.close()
+
+    # A backup restored without its key: the app refuses to start and says which file it needs.
+    kept_key.unlink()
+    assert cli.main(["restore", str(made), "--to", str(tmp_path / "keyless")]) == 0
+    assert "copy the totp_key that belongs to this database" in capsys.readouterr().out
+    with pytest.raises(ConfigError, match=r"marac-<time>\.db\.totp_key"):
+        create_app({"TESTING": True, "SECRET_KEY": "k" * 40}, instance_path=str(tmp_path / "keyless"))
+    if not db.is_closed():
+        db.close()
+
+
+def test_restore_never_overwrites_a_key(app, tmp_path):
+    made = backup.backup_database(Path(app.config["DATABASE_URL"][len("sqlite:///"):]), tmp_path / "b", keep=3,
+                                  key_file=Path(app.instance_path) / "totp_key")
+    target = tmp_path / "new"
+    target.mkdir()
+    (target / "totp_key").write_bytes(b"someone else's key")
+    with pytest.raises(backup.BackupError, match="totp_key already exists"):
+        backup.restore_database(made.path, target)
+    assert (target / "totp_key").read_bytes() == b"someone else's key" and not (target / "marac.db").exists()
+
