@@ -51,3 +51,26 @@ document.addEventListener('htmx:afterSettle', (evt) => {
   }
   focusErrorSummary(elt)
 })
+
+// When a swap removes the element that had focus (the button of a row replaced by its new state, a
+// form inside the region it refreshes), the browser puts focus back on <body> and a keyboard user
+// starts again from the top of the page. Move it to the new content instead: its status message
+// (read out on focus), or else the swapped element itself. Only for the request's own target, not
+// for out-of-band updates, and after the handlers above (error summary, the meeting screen's form).
+document.addEventListener('htmx:afterSettle', (evt) => {
+  const elt = evt.target
+  const target = evt.detail && evt.detail.target
+  if (!(elt instanceof Element) || !elt.isConnected || !target || (target !== elt && (!elt.id || target.id !== elt.id))) {
+    return
+  }
+  const active = document.activeElement
+  if (active && active !== document.body && active.isConnected) {
+    return
+  }
+  const into = elt.querySelector('[data-focus-after-swap], [role=status], [role=alert]') || elt
+  if (!into.matches('a[href], button, input, select, textarea, [tabindex]')) {
+    into.setAttribute('tabindex', '-1')
+    into.addEventListener('blur', () => into.removeAttribute('tabindex'), { once: true })
+  }
+  into.focus()
+})

@@ -230,3 +230,121 @@ def signed_in(base_url, page_factory):
         return pg
 
     return sign_in
+
+
+# --- keyboard paths and screen-reader announcements (SECURITY.md 36, issue 8) ----------------------
+
+FOCUS_DESCRIPTION = """() => {
+  const el = document.activeElement
+  if (!el || el === document.body || el === document.documentElement) return null
+  const label = (el.labels && el.labels[0] && el.labels[0].textContent) || el.getAttribute('aria-label') || el.textContent || ''
+  return `<${el.tagName.toLowerCase()}${el.id ? '#' + el.id : ''}> ${label.trim().replace(/\\s+/g, ' ').slice(0, 60)}`
+}"""
+
+
+def focused(page) -> str:
+    """A short description of the focused element; fails when focus is nowhere (on the body): a keyboard
+    user would then have to start again from the top of the page."""
+    description = page.evaluate(FOCUS_DESCRIPTION)
+    assert description, f"focus is lost (on the body) at {page.url}"
+    return description
+
+
+@pytest.fixture
+def tab_to():
+    """Return tab_to(page, locator, max_presses=80, key="Tab") -> Locator: press Tab (or key, e.g.
+    "Shift+Tab") until `locator` has focus, checking after each press that focus is on an element
+    (never lost on the body). Fails naming the elements passed when it is not reached."""
+
+    def press_until(page, locator, max_presses=80, key="Tab"):
+        passed = []
+        for _ in range(max_presses):
+            if locator.evaluate("el => el === document.activeElement"):
+                return locator
+            page.keyboard.press(key)
+            passed.append(focused(page))
+        if locator.evaluate("el => el === document.activeElement"):
+            return locator
+        pytest.fail(f"{locator} not reached with {max_presses} x {key} at {page.url}; focus went through:\n  "
+                    + "\n  ".join(passed[-25:]), pytrace=False)
+
+    return press_until
+
+
+# Live regions a screen reader is already watching: only changes inside a region that was on the page
+# before the change are announced (a region inserted together with its text is usually not read).
+MARK_LIVE = """() => document.querySelectorAll('[aria-live]:not([aria-live="off"]), [role=status], [role=alert], [role=log]')
+  .forEach(el => { el.__maracLiveBefore = true })"""
+ANNOUNCED = """(sel) => {
+  const el = document.querySelector(sel)
+  if (!el) return ['missing']
+  const how = []
+  for (let a = el; a; a = a.parentElement) {
+    if (a.__maracLiveBefore && (a.matches('[role=status], [role=alert], [role=log]') ||
+        (a.getAttribute('aria-live') || 'off') !== 'off')) { how.push('live'); break }
+  }
+  const f = document.activeElement
+  if (f && f !== document.body && el.contains(f)) how.push('focus')
+  return how
+}"""
+
+
+@pytest.fixture
+def announced():
+    """Return a context manager: `with announced(page, selector, how=("live", "focus")):` wraps one
+    user action. Before it, the live regions on the page are noted; after it, `selector` (the new
+    content or its status message) must be inside one of those regions ("live"), or hold the focus
+    ("focus"), and focus must not be lost."""
+    from contextlib import contextmanager
+
+    @contextmanager
+    def check(page, selector, how=("live", "focus")):
+        page.evaluate(MARK_LIVE)
+        yield
+        # Focus moves after htmx has settled (20 ms after the swap): wait for that, not for the content.
+        page.wait_for_function("() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')")
+        page.wait_for_timeout(50)
+        result = page.evaluate(ANNOUNCED, selector)
+        assert set(result) & set(how), (f"{selector} after the swap at {page.url}: {result or 'silent'} "
+                                        f"(wanted one of {how}: in a live region already on the page, or focused)")
+        focused(page)
+
+    return check
+
+
+# --- shared data -------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def meeting_world(app):
+    """A meeting starting now with three listed cases (the first with a child, the third in closed
+    session for police and IDVA), the coordinator, the chair, two representatives, and an outstanding
+    action from an earlier meeting for the review. Fictional data."""
+    from datetime import date, timedelta
+
+    from marac_testing import make_action, make_agency, make_agenda_case, make_listing, make_meeting, make_user
+
+    from marac import clock, schedule
+
+    member = {"isa_signed_on": date(2025, 1, 6), "isa_signatory": "A Signatory"}
+    s = {}
+    s["police"] = make_agency("Anytown Police", is_police=True, **member)
+    s["idva"] = make_agency("Anytown IDVA Service", **member)
+    s["homes"] = make_agency("Anytown Homes", **member)
+    s["coordinator"] = make_user("coordinator", agency=make_agency("MARAC Team", **member), name="Casey Coord")
+    s["chair"] = make_user("chair", agency=s["police"], name="Chris Chair")
+    s["rep"] = make_user("representative", agency=s["police"], name="Pat Police")
+    s["deputy"] = make_user("representative", agency=s["idva"], name="Dee Deputy", is_deputy=True)
+    starts = schedule.uk_local(clock.now()).replace(second=0, microsecond=0)
+    s["meeting"] = make_meeting(starts, venue="Committee Room 1")
+    s["cases"] = [make_agenda_case(children=1, number="MC-00301", agency=s["homes"]),
+                  make_agenda_case(number="MC-00302", agency=s["police"]),
+                  make_agenda_case(number="MC-00303", agency=s["idva"])]
+    s["listings"] = [make_listing(s["meeting"], s["cases"][0], minutes_estimate=15),
+                     make_listing(s["meeting"], s["cases"][1], minutes_estimate=10),
+                     make_listing(s["meeting"], s["cases"][2], kind="closed", invited=[s["police"], s["idva"]])]
+    earlier = make_meeting(starts - timedelta(days=28))
+    s["old_action"] = make_action(s["cases"][0], s["homes"], "Fit a door chain (fictional)",
+                                  listing=make_listing(earlier, s["cases"][0]),
+                                  due_date=starts.date() - timedelta(days=7))
+    return s

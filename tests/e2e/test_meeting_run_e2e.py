@@ -1,42 +1,17 @@
 """The coordinator runs a three-case meeting in a real browser, from attendance to minutes signed off
 by the chair in a second browser; actions are added in place without a page reload. Fictional data."""
 import io
-from datetime import date, timedelta
 
 import pytest
 from docx import Document
-from marac_testing import make_action, make_agency, make_agenda_case, make_listing, make_meeting, make_user
 from playwright.sync_api import expect
 
-from marac import clock, schedule
 from marac.models import Action, CaseDiscussion, Meeting
-
-MEMBER = {"isa_signed_on": date(2025, 1, 6), "isa_signatory": "A Signatory"}
 
 
 @pytest.fixture
-def seeded(app):
-    s = {}
-    s["police"] = make_agency("Anytown Police", is_police=True, **MEMBER)
-    s["idva"] = make_agency("Anytown IDVA Service", **MEMBER)
-    s["homes"] = make_agency("Anytown Homes", **MEMBER)
-    s["coordinator"] = make_user("coordinator", agency=make_agency("MARAC Team", **MEMBER), name="Casey Coord")
-    s["chair"] = make_user("chair", agency=s["police"], name="Chris Chair")
-    s["rep"] = make_user("representative", agency=s["police"], name="Pat Police")
-    s["deputy"] = make_user("representative", agency=s["idva"], name="Dee Deputy", is_deputy=True)
-    starts = schedule.uk_local(clock.now()).replace(second=0, microsecond=0)
-    s["meeting"] = make_meeting(starts, venue="Committee Room 1")
-    s["cases"] = [make_agenda_case(children=1, number="MC-00301", agency=s["homes"]),
-                  make_agenda_case(number="MC-00302", agency=s["police"]),
-                  make_agenda_case(number="MC-00303", agency=s["idva"])]
-    s["listings"] = [make_listing(s["meeting"], s["cases"][0], minutes_estimate=15),
-                     make_listing(s["meeting"], s["cases"][1], minutes_estimate=10),
-                     make_listing(s["meeting"], s["cases"][2], kind="closed", invited=[s["police"], s["idva"]])]
-    earlier = make_meeting(starts - timedelta(days=28))
-    s["old_action"] = make_action(s["cases"][0], s["homes"], "Fit a door chain (fictional)",
-                                  listing=make_listing(earlier, s["cases"][0]),
-                                  due_date=starts.date() - timedelta(days=7))
-    return s
+def seeded(meeting_world):
+    return meeting_world
 
 
 def add_action(page, owner, text):
