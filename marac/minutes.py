@@ -23,6 +23,7 @@ from marac.models import (
     Listing,
     ListingInvite,
     Meeting,
+    MeetingRecord,
     MinutesAmendment,
     SharedInfo,
     User,
@@ -179,6 +180,42 @@ def minutes_data(meeting: Meeting) -> dict:
     data["amendments"] = amendments(meeting)
     data["copy_for"] = ""
     return data
+
+
+def signed_off_extracts(listing_ids) -> dict[int, dict]:
+    """Each listing's entry in its meeting's minutes as the chair signed them off (the frozen snapshot,
+    not the live record), with the corrections made since ("amendments"); listings whose meeting's
+    minutes are not signed off are absent. For releases and subject access (issue 8). A fixed number
+    of queries, however many listings."""
+    ids = list(listing_ids)
+    if not ids:
+        return {}
+    records = (MeetingRecord.select(MeetingRecord.minutes_json, Meeting.id, Meeting.minutes_signed_off_at)
+               .join(Meeting).join(Listing, on=(Listing.meeting == Meeting.id))
+               .where(Listing.id.in_(ids) & Meeting.minutes_signed_off_at.is_null(False)
+                      & (MeetingRecord.minutes_json != "")).distinct())
+    wanted, found = set(ids), {}
+    for record in records:
+        data = json.loads(record.minutes_json)
+        for case in data["cases"]:
+            if case["listing_id"] in wanted:
+                found[case["listing_id"]] = {**case, "date": data["date"], "amendments": [],
+                                             "signed_off_at": record.meeting.minutes_signed_off_at}
+    for a in (MinutesAmendment.select(MinutesAmendment, User)
+              .join(User, JOIN.LEFT_OUTER, on=(MinutesAmendment.user == User.id))
+              .where(MinutesAmendment.listing.in_(list(found) or [0]))
+              .order_by(MinutesAmendment.at, MinutesAmendment.id)):
+        found[a.listing_id]["amendments"].append({"at": a.at, "by": a.user.name if a.user_id else "", "text": a.text})
+    return found
+
+
+def extract_lines(entry: dict) -> list[tuple[str, str]]:
+    """A case's entry in the minutes as (label, text) lines: the risks, the victim's views, the summary
+    and the decision, those with text only."""
+    lines = [(r["label"], r["text"]) for r in entry["risks"]]
+    lines += [(entry["victim_views_label"], entry["victim_views"]), ("Summary", entry["summary"]),
+              ("Decision", " ".join(x for x in (entry["decision"], entry["decision_note"]) if x))]
+    return [(label, text) for label, text in lines if text]
 
 
 def for_agency(data: dict, agency: Agency) -> dict:

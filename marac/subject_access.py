@@ -3,9 +3,11 @@ coordinator to review before disclosure (SECURITY.md check 27).
 
 "About one person" means this Person record and what hangs off it: the cases they are in, the
 referrals naming them, those cases' notes, documents (listed, not copied), actions, and the minutes
-and research of the meetings that heard them. A look-alike (same name, another date of birth) is
-another Person row and is never reached. Every entry supplied by an agency is marked with its owner,
-so the coordinator can consult that agency before disclosing it. The export is audited.
+and research of the meetings that heard them (the minutes as the chair signed them off, with later
+corrections, never the live record once they are frozen; a draft is marked as a draft). A
+look-alike (same name, another date of birth) is another Person row and is never reached. Every
+entry supplied by an agency is marked with its owner, so the coordinator can consult that agency
+before disclosing it. The export is audited.
 """
 import io
 from dataclasses import dataclass, field
@@ -13,7 +15,7 @@ from dataclasses import dataclass, field
 from docx import Document as WordDocument
 from docx.shared import Pt
 
-from marac import audit, clock, settings
+from marac import audit, clock, minutes, settings
 from marac.cases import RECORDED_REFERRALS, referral_data
 from marac.db import db
 from marac.formatting import local_date, local_datetime
@@ -59,6 +61,7 @@ class Holding:
     discussions: dict = field(default_factory=dict)    # listing id -> CaseDiscussion
     shared: dict = field(default_factory=dict)         # listing id -> [SharedInfo]
     research: dict = field(default_factory=dict)       # listing id -> [Research]
+    minutes: dict = field(default_factory=dict)        # listing id -> its entry in the signed-off minutes
 
     def counts(self) -> dict:
         return {"cases": len(self.cases), "referrals": len(self.referrals), "notes": len(self.notes),
@@ -101,6 +104,7 @@ def gather(person: Person) -> Holding:
             h.shared.setdefault(info.listing_id, []).append(info)
         for r in Research.select(Research, Agency).join(Agency).where(Research.listing.in_(listing_ids)):
             h.research.setdefault(r.listing_id, []).append(r)
+        h.minutes = minutes.signed_off_extracts(listing_ids)
     return h
 
 
@@ -130,6 +134,20 @@ def _data_lines(doc, data, prefix: str = "") -> None:
                     doc.add_paragraph(f"{label}: {item}", style="List Bullet")
         elif value not in (None, "", False):
             doc.add_paragraph(f"{label}: {'Yes' if value is True else value}", style="List Bullet")
+
+
+def _signed_minutes(doc, entry: dict) -> None:
+    """One case's extract of the minutes as the chair signed them off (not the live record), with the
+    corrections made since; what an agency shared is marked as that agency's."""
+    doc.add_paragraph(f"Minutes as signed off by the chair on {local_date(entry['signed_off_at'])}.")
+    for s in entry["shared"]:
+        _supplied(doc, s["agency"], s["text"], "Shared at the meeting")
+    for label, text in minutes.extract_lines(entry):
+        _supplied(doc, "the MARAC (minutes)", text, label)
+    for a in entry["actions"]:
+        _supplied(doc, a["owner"], f"{a['text']} (due {a['due']})", "Action agreed at the meeting, owner")
+    for a in entry["amendments"]:
+        _supplied(doc, "the MARAC (minutes)", a["text"], f"Correction of {local_date(a['at'])}")
 
 
 def document_bytes(h: Holding, by_name: str) -> bytes:
@@ -211,10 +229,16 @@ def document_bytes(h: Holding, by_name: str) -> bytes:
                                 ("Children", r.children_info)):
                 if text:
                     _supplied(doc, r.agency.name, text, f"Research before the meeting, {label.lower()}")
+        frozen = h.minutes.get(listing.id)
+        if frozen is not None:
+            _signed_minutes(doc, frozen)
+            continue
+        d = h.discussions.get(listing.id)
+        if d is not None or h.shared.get(listing.id):
+            doc.add_paragraph("Meeting record (draft: the chair has not signed the minutes off).")
         for info in h.shared.get(listing.id, []):
             if info.text:
                 _supplied(doc, info.agency.name, info.text, "Shared at the meeting")
-        d = h.discussions.get(listing.id)
         if d is not None:
             for label, text in (("Summary", d.summary), ("Risks to the victim", d.risk_victim),
                                 ("Risks to children", d.risk_children), ("Risks to others", d.risk_others),

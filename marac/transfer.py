@@ -7,7 +7,7 @@ import zipfile
 from docx import Document as WordDocument
 from peewee import JOIN
 
-from marac import audit, clock, settings
+from marac import audit, clock, minutes, settings
 from marac.cases import RECORDED_REFERRALS, referral_data
 from marac.db import db
 from marac.formatting import local_date, local_datetime
@@ -111,6 +111,22 @@ def _add_answers(doc, referral) -> None:
         row[1].text = ANSWER_LABELS.get(answer, str(answer or "Not answered"))
 
 
+def _signed_minutes(doc, entry: dict) -> None:
+    """A listing's extract of the signed-off minutes (frozen at sign-off), with corrections made since."""
+    doc.add_heading(f"Minutes (signed off by the chair on {local_date(entry['signed_off_at'])})", 2)
+    for s in entry["shared"]:
+        doc.add_paragraph(f"Shared at the meeting by {s['agency']}: {s['text']}")
+    for label, text in minutes.extract_lines(entry):
+        doc.add_paragraph(f"{label}: {text}")
+    doc.add_heading("Actions agreed", 2)
+    for a in entry["actions"]:
+        doc.add_paragraph(f"{a['owner']}: {a['text']} (due {a['due']})", style="List Bullet")
+    if entry["amendments"]:
+        doc.add_heading("Corrections to the minutes after sign-off", 2)
+        for a in entry["amendments"]:
+            doc.add_paragraph(f"{local_date(a['at'])}: {a['text']}", style="List Bullet")
+
+
 def _minutes_doc(case) -> bytes:
     doc = _doc("Minutes extracts", case)
     listings = list(Listing.select(Listing, Meeting).join(Meeting).where(Listing.case == case)
@@ -130,6 +146,10 @@ def _minutes_doc(case) -> bytes:
     shared = {}
     for info in SharedInfo.select(SharedInfo, Agency).join(Agency).where(SharedInfo.listing.in_(ids)):
         shared.setdefault(info.listing_id, []).append(info)
+    signed = minutes.signed_off_extracts(ids)
+    if listings:
+        doc.add_paragraph("Information an agency supplied is marked with that agency: it owns it, and is consulted "
+                          "before it is disclosed further (MARAC information sharing agreement).")
     for listing in listings:
         doc.add_heading(f"Meeting of {listing.meeting.starts_at.strftime('%d %B %Y')}", 1)
         doc.add_paragraph(f"Listing: {listing.kind}{', emergency item' if listing.emergency else ''}"
@@ -143,10 +163,13 @@ def _minutes_doc(case) -> bytes:
                                 ("Children", r.children_info)):
                 if text:
                     doc.add_paragraph(f"{label}: {text}")
+        frozen = signed.get(listing.id)
+        if frozen is not None:
+            _signed_minutes(doc, frozen)
+            continue
         discussion = discussions.get(listing.id)
         if discussion is not None:
-            signed = listing.meeting.minutes_signed_off_at is not None
-            doc.add_heading("Minutes" if signed else "Meeting record (draft: minutes not yet signed off)", 2)
+            doc.add_heading("Meeting record (draft: minutes not yet signed off)", 2)
             for label, text in (("Summary", discussion.summary), ("Risks to the victim", discussion.risk_victim),
                                 ("Risks to children", discussion.risk_children),
                                 ("Risks to others", discussion.risk_others), ("Risks to staff", discussion.risk_staff),

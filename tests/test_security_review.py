@@ -4,21 +4,47 @@
   (0600), so a copy of the database alone makes no codes; m0810 encrypts the clear secrets of an
   older database; the backup keeps the key beside the database and a restore signs in with the
   codes the users' apps already make.
+- 27 and releases: subject access and a release of minutes use the minutes as the chair signed them
+  off (the frozen snapshot, with later corrections), not the live record; what an agency supplied is
+  marked with that agency (information sharing agreement 10.1-10.4).
 """
+import io
 import os
 import shutil
 import sqlite3
+import zipfile
+from datetime import date, datetime
 from pathlib import Path
+from types import SimpleNamespace
 
 import pyotp
 import pytest
 from cryptography.fernet import InvalidToken
-from marac_testing import login, make_user, password_hash
+from marac_testing import (
+    login,
+    make_agency,
+    make_agenda_case,
+    make_listing,
+    make_meeting,
+    make_user,
+    password_hash,
+)
 from peewee import SqliteDatabase
 
-from marac import ConfigError, backup, cli, create_app, second_factor, totp_key
+from marac import (
+    ConfigError,
+    backup,
+    cli,
+    create_app,
+    meeting_run,
+    minutes,
+    releases,
+    second_factor,
+    subject_access,
+    totp_key,
+)
 from marac.db import db, migration_modules
-from marac.models import User
+from marac.models import Action, CaseDiscussion, CasePerson, ReleaseRequest, SharedInfo, User
 
 CLEAR_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"  # a made-up base32 secret
 
@@ -191,3 +217,86 @@ def test_restore_never_overwrites_a_key(app, tmp_path):
         backup.restore_database(made.path, target)
     assert (target / "totp_key").read_bytes() == b"someone else's key" and not (target / "marac.db").exists()
 
+
+
+# --- releases and subject access use the minutes as signed off ------------------------------------
+
+
+def _word(data: bytes) -> str:
+    from docx import Document as WordDocument
+
+    doc = WordDocument(io.BytesIO(data))
+    return "\n".join([p.text for p in doc.paragraphs]
+                     + [cell.text for t in doc.tables for row in t.rows for cell in row.cells])
+
+
+@pytest.fixture
+def heard(app, fake_clock):
+    """A case heard at a meeting: the summary, what the police shared and an action for housing."""
+    fake_clock.current = datetime(2026, 11, 18, 9, 25)
+    member = {"isa_signed_on": date(2025, 1, 6), "isa_signatory": "A Signatory"}
+    w = SimpleNamespace(police=make_agency("Anytown Police", is_police=True, **member),
+                        housing=make_agency("Anytown Homes", **member))
+    w.coordinator = make_user("coordinator", agency=make_agency("MARAC Team", **member))
+    w.chair = make_user("chair", agency=w.police)
+    w.meeting = make_meeting(datetime(2026, 11, 18, 9, 30))
+    w.case = make_agenda_case(number="MC-00301", agency=w.housing)
+    w.listing = make_listing(w.meeting, w.case)
+    meeting_run.save_discussion(w.listing, w.coordinator, {"summary": "SIGNED-SUMMARY", "decision": "actions",
+                                                           "returns_for_review": False},
+                                shared={w.police.id: "POLICE-SIGNED-SHARE"})
+    meeting_run.add_action(w.listing, w.coordinator, owner_agency=w.housing, description="SIGNED-ACTION")
+    w.victim = CasePerson.get((CasePerson.case == w.case.id) & (CasePerson.role == "victim")).person
+    return w
+
+
+def _sign_off_then_change_the_live_record(w):
+    minutes.sign_off(w.meeting, w.chair)
+    # After sign-off the live record moves on (here written directly: any later change, however made).
+    CaseDiscussion.update(summary="CHANGED-SUMMARY").where(CaseDiscussion.listing == w.listing.id).execute()
+    SharedInfo.update(text="CHANGED-SHARE").where(SharedInfo.listing == w.listing.id).execute()
+    Action.update(description="CHANGED-ACTION").where(Action.listing == w.listing.id).execute()
+    minutes.amend(w.meeting, w.chair, "SIGNED-CORRECTION", w.listing)
+
+
+def _minutes_part(text: str) -> str:
+    return text[text.index("Meetings: research and minutes extracts"):]
+
+
+def test_subject_access_uses_the_signed_off_minutes_and_marks_each_owner(heard):
+    w = heard
+    _, draft = subject_access.export(w.victim, w.coordinator)
+    draft_text = _minutes_part(_word(draft))
+    assert "Meeting record (draft: the chair has not signed the minutes off)" in draft_text
+    assert "SIGNED-SUMMARY" in draft_text
+    _sign_off_then_change_the_live_record(w)
+    _, data = subject_access.export(w.victim, w.coordinator)
+    text = _minutes_part(_word(data))
+    assert "Minutes as signed off by the chair on 18 Nov 2026" in text and "draft" not in text
+    assert "[Supplied by Anytown Police] Shared at the meeting: POLICE-SIGNED-SHARE" in text
+    assert "[Supplied by the MARAC (minutes)] Summary: SIGNED-SUMMARY" in text
+    assert "[Supplied by Anytown Homes] Action agreed at the meeting, owner: SIGNED-ACTION" in text
+    assert "[Supplied by the MARAC (minutes)] Correction of 18 Nov 2026: SIGNED-CORRECTION" in text
+    for changed in ("CHANGED-SUMMARY", "CHANGED-SHARE", "CHANGED-ACTION"):
+        assert changed not in text
+    # The actions as they stand now are held too, in their own section, marked with their owner.
+    assert "[Supplied by Anytown Homes] Case MC-00301, action owner: CHANGED-ACTION" in _word(data)
+
+
+def test_a_release_hands_out_the_signed_off_minutes_with_each_owner(heard):
+    w = heard
+    _sign_off_then_change_the_live_record(w)
+    request = releases.log_request(w.case, w.coordinator, requester_name="Dana Reviewer",
+                                   requester_organisation="Anytown DHR panel", basis="dhr", detail="DHR 2026/03",
+                                   received_on=date(2026, 11, 18))
+    releases.decide(request, w.chair, "approved", "Statutory review")
+    _, data = releases.release(ReleaseRequest.get_by_id(request.id), w.coordinator)
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        extracts = _word(archive.read("minutes-extracts.docx"))
+    assert "Minutes (signed off by the chair on 18 Nov 2026)" in extracts
+    assert "Information an agency supplied is marked with that agency" in extracts
+    assert "Shared at the meeting by Anytown Police: POLICE-SIGNED-SHARE" in extracts
+    assert "Summary: SIGNED-SUMMARY" in extracts and "Anytown Homes: SIGNED-ACTION" in extracts
+    assert "18 Nov 2026: SIGNED-CORRECTION" in extracts
+    for changed in ("CHANGED-SUMMARY", "CHANGED-SHARE", "CHANGED-ACTION"):
+        assert changed not in extracts
