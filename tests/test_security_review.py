@@ -300,3 +300,49 @@ def test_a_release_hands_out_the_signed_off_minutes_with_each_owner(heard):
     assert "18 Nov 2026: SIGNED-CORRECTION" in extracts
     for changed in ("CHANGED-SUMMARY", "CHANGED-SHARE", "CHANGED-ACTION"):
         assert changed not in extracts
+
+
+# --- 26: no audit row, nothing shown and nothing changed, for every kind of record ------------------
+
+
+@pytest.mark.parametrize("app_config", [{"REQUIRE_SECOND_FACTOR": False}])
+def test_when_the_audit_log_cannot_be_written_no_record_is_shown_and_nothing_changes(app, monkeypatch):
+    """test_who_looked.py covers the case, person, histories, subject access, deletion, reason and release;
+    this covers the other records a user opens (referral, action, document, listing, minutes, timeline)
+    and ordinary writes, with every audit write failing. (The note correction form shows the note's text
+    without an audit row: noted in docs/SECURITY-TESTS.md, check 22, not covered here.)"""
+    from peewee import OperationalError
+    from security_world import SENTINELS, build_world, signed_in_client
+
+    from marac import audit
+    from marac.models import Note
+
+    world = build_world(app)
+    v = world.values
+    client = signed_in_client(app, world, "C")
+    assert client.get(f"/cases/{v['case_id']}").status_code == 200  # the coordinator may see all of these
+
+    def failing(*args, **kwargs):
+        raise OperationalError("database or disk is full")
+
+    monkeypatch.setattr(audit, "record", failing)
+    shown = [SENTINELS["restricted_note"], SENTINELS["closed_summary"], SENTINELS["closed_research"],
+             SENTINELS["referral_text"], world.objects["case"].number, world.objects["victim"].family_name]
+    for url in (f"/cases/{v['case_id']}", f"/cases/{v['case_id']}/timeline", f"/actions/{v['action_id']}",
+                f"/cases/documents/{v['document_id']}", f"/referrals/{v['referral_id']}",
+                f"/meetings/{v['meeting_id']}/listings/{v['listing_id']}",
+                f"/meetings/{v['meeting_id']}/run/cases/{v['listing_id']}",
+                f"/meetings/{v['meeting_id']}/run/minutes", f"/meetings/{v['meeting_id']}/run/minutes/word",
+                f"/governance/people/{v['person_id']}"):
+        for headers in ({}, {"HX-Request": "true"}):
+            r = client.get(url, headers=headers)
+            assert r.status_code == 503, (url, r.status_code)
+            assert r.headers["Content-Type"].startswith("text/"), url
+            body = r.get_data(as_text=True)
+            for value in shown:
+                assert value not in body, (url, value)
+    notes = Note.select().count()
+    r = client.post(f"/cases/{v['case_id']}/notes/new", data={"category": "contact", "text": "Not kept"})
+    assert r.status_code == 503 and Note.select().count() == notes
+    r = client.post(f"/actions/{v['action_id']}/complete", data={"completed_on": ["2", "11", "2026"], "note": "x"})
+    assert r.status_code == 503 and Action.get_by_id(v["action_id"]).completed_at is None
