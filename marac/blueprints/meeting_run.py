@@ -663,7 +663,10 @@ def record_standard_actions(meeting_id, listing_id):
         except RunError as exc:
             error = str(exc)
     ctx = _actions_context(meeting, listing, std_error=error, added=added)
-    if added:
+    # The page's status region (#actions-status) says what happened: the form that was used is gone.
+    if error:
+        ctx["oob_message"] = f"Standard actions not recorded: {error}"
+    else:
         ctx["oob_message"] = f"{len(added)} standard {'action' if len(added) == 1 else 'actions'} added."
     return _actions_response(meeting, listing, ctx)
 
@@ -684,7 +687,10 @@ def restore_standard_actions(meeting_id, listing_id):
                 return redirect(url_for(".case", meeting_id=meeting.id, listing_id=listing.id) + "#case-actions")
         except RunError as exc:
             error = str(exc)
-    return _actions_response(meeting, listing, _actions_context(meeting, listing, std_error=error))
+    ctx = _actions_context(meeting, listing, std_error=error)
+    ctx["oob_message"] = (f"Not proposed again: {error}" if error
+                          else "The removed standard actions are proposed again: tick the ones that apply.")
+    return _actions_response(meeting, listing, ctx)
 
 
 @bp.route("/cases/<int:listing_id>/actions/<int:action_id>/remove", methods=["GET", "POST"])
