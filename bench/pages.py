@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 # The endpoint of each measured page (adjust here when a blueprint lands or renames a route).
 ENDPOINTS = {
     "ceiling": "health.healthz",
+    "floor": "training.glossary",
     "score": "referrals.score",
     "referral_form": "referrals.section",
     "inbox": "inbox.index",
@@ -68,6 +69,7 @@ class Page:
     reason: bool = False  # the case page: give the access reason first (REASON_ENDPOINT), when that exists
     p95_budget_ms: float = 50
     ratio_budget: float = 0.30  # share of the ceiling's requests per second
+    reference: bool = False  # measured and printed for comparison, no budget line
 
     @property
     def endpoint(self) -> str:
@@ -80,6 +82,10 @@ class Page:
 
 PAGES = [
     Page("ceiling", "ceiling: /healthz (no DB, no template)", None, ratio_budget=1.0),
+    # The floor under every real page: signed in (session row, Flask-Login, access check), the whole
+    # layout (header, navigation, footer) around static text, no query of its own and no audit write.
+    # A page cannot be faster than this, so it tells a slow page from a slow stack.
+    Page("floor", "floor: signed-in static page (glossary)", "coordinator", reference=True),
     Page("score", "live score fragment", "referrer", args=lambda f, e: {"referral_id": _draft(f, e)["referral_id"]},
          form=_dash_answers, htmx=True, ratio_budget=0.70),
     Page("referral_form", "referral form (risk checklist)", "referrer", args=_draft),
@@ -88,7 +94,8 @@ PAGES = [
     Page("meeting", "meeting screen", "coordinator", obj="run_meeting_id"),
     Page("case", "case page, long timeline", "coordinator", obj="timeline_case_id", reason=True),
     Page("actions", "my agency's actions", "representative"),
-    Page("search", "case search (name)", "coordinator", query=lambda facts: {"name": facts["search"]["name"]}),
+    # Posted with the CSRF token as the page does (a name never travels in a URL: SECURITY.md check 29).
+    Page("search", "case search (name)", "coordinator", form=lambda facts: {"name": facts["search"]["name"]}),
     Page("report", "year's report (last 12 months)", "coordinator", p95_budget_ms=1000, query=_last_12_months),
 ]
 

@@ -67,6 +67,7 @@ EXPECTED = {
     "cases.note_correct":                   "ok 403 ok 404 403 403 403 login",
     "cases.note_new":                       "ok ok ok 404 403 403 403 login",
     "cases.reopen":                         "ok 403 403 403 403 403 403 login",
+    # GET: the empty search form; POST: the search (its terms never travel in a URL, check 29)
     "cases.search":                         "ok ok ok ok 403 403 403 login",
     # the other agency is not invited to the closed session: 404, audited
     "cases.show":                           "ok ok ok 404 403 403 403 login",

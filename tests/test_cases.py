@@ -224,8 +224,9 @@ def test_coordinator_only_pages(client, sign_in, world):
 # --- search -------------------------------------------------------------------------------------
 
 
-def search(client, **params):
-    return client.get("/cases/", query_string=params)
+def search(client, headers=None, **params):
+    """The search as the page sends it: a post (the terms are personal data, never in a URL)."""
+    return client.post("/cases/", data=params, headers=headers or {})
 
 
 def test_search_forgiving_name_dob_postcode_and_number(client, sign_in, world):
@@ -259,12 +260,24 @@ def test_search_never_returns_a_case_the_user_may_not_see(client, sign_in, world
 
 def test_search_is_audited_without_the_terms_and_htmx_gets_results_only(client, sign_in, world):
     sign_in(world.coord)
-    r = client.get("/cases/", query_string={"name": "Madeup"}, headers={"HX-Request": "true"})
+    r = search(client, name="Madeup", headers={"HX-Request": "true"})
     assert b"<html" not in r.data and b'id="search-results"' in r.data and b"TC-2026-0001" in r.data
     row = audit_actions("case.search")[-1]
     assert "Madeup" not in row.detail and json.loads(row.detail) == {"fields": ["name"], "results": 1}
+    plain = search(client, name="Madeup")  # without JavaScript: the whole page, the terms kept in the form
+    assert plain.status_code == 200 and b"<html" in plain.data and b"TC-2026-0001" in plain.data
+    assert b'value="Madeup"' in plain.data
     assert client.get("/cases/").status_code == 200  # empty form: no search, no audit row
-    assert len(audit_actions("case.search")) == 1
+    assert len(audit_actions("case.search")) == 2
+
+
+def test_search_terms_in_a_url_are_ignored(client, sign_in, world):
+    """An old bookmark or a hand-made link with terms in its query searches nothing."""
+    sign_in(world.coord)
+    r = client.get("/cases/", query_string={"name": "Zoe", "number": "TC-2026-0001"})
+    body = r.get_data(as_text=True)
+    assert r.status_code == 200 and "TC-2026-0001" not in body and "Zoe" not in body
+    assert not audit_actions("case.search")
 
 
 # --- closure and transfer -----------------------------------------------------------------------

@@ -121,6 +121,7 @@ def _routes(w):
         ("C", f"/meetings/{v['meeting_id']}/run/cases/{v['listing_id']}"),
         ("C", "/meetings/new"),
         ("C", "/inbox/transfers/new"),
+        ("R", "/cases/"),
     ]
     from marac.referrals import sections
     from marac.settings import panel_rules
@@ -131,7 +132,7 @@ def _routes(w):
 
 ROUTE_NAMES = ["note", "action new", "action complete", "action cannot", "action escalate", "research",
                "agency new", "agency edit", "user new", "user edit", "release request", "view reason",
-               "meeting record", "meeting new", "transfer in"] + [f"referral {n}" for n in range(10)]
+               "meeting record", "meeting new", "transfer in", "case search"] + [f"referral {n}" for n in range(10)]
 
 
 @pytest.mark.parametrize("index", range(len(ROUTE_NAMES)), ids=ROUTE_NAMES)

@@ -102,14 +102,80 @@ def test_the_url_check_would_catch_a_name(app):
     assert not personal_data_in("/cases/12/timeline?before=abc")
 
 
-@pytest.mark.xfail(strict=True, reason="FOUND (issue 8, reported to the case record): the case search is a GET "
-                                       "form, so a name, date of birth or postcode typed into it travels in the URL "
-                                       "(and into proxy logs such as IIS's). It should post instead.")
-def test_search_terms_are_not_sent_in_the_url(app):
-    from marac_testing import login, make_user
+SEARCH_FORM = re.compile(r"<form\b[^>]*role=\"search\"[^>]*>.*?</form>", re.S | re.I)
+HIDDEN = re.compile(r"<input\b[^>]*type=\"hidden\"[^>]*>", re.I)
+ATTRIBUTE = re.compile(r'([\w-]+)="([^"]*)"')
+SEARCHES = {  # each seeded detail, typed the ways a user would
+    "name": {"name": f"{PERSONAL['given']} {PERSONAL['family']}"},
+    "family name": {"name": PERSONAL["family"].lower()},
+    "date of birth": {"date_of_birth": [str(PERSONAL["dob"].day), str(PERSONAL["dob"].month),
+                                        str(PERSONAL["dob"].year)]},
+    "postcode": {"postcode": PERSONAL["postcode"]},
+    "everything": {"name": PERSONAL["given"], "postcode": PERSONAL["postcode"].replace(" ", "").lower(),
+                   "date_of_birth": [str(PERSONAL["dob"].day), str(PERSONAL["dob"].month),
+                                     str(PERSONAL["dob"].year)]},
+}
 
-    client = app.test_client()
-    login(client, make_user("coordinator"))
+
+def submit_search(client, terms: dict, htmx: bool):
+    """Submit the search form of /cases/ as a browser does: with its own method, action (or hx-*
+    attribute for htmx), hidden fields and, for htmx, the CSRF header on <body>. Returns the URL the
+    browser asked for and the answer; a GET form puts the terms in that URL."""
+    from urllib.parse import urlencode
+
     page = client.get("/cases/").get_data(as_text=True)
-    form = re.search(r'<form[^>]*role="search"[^>]*>', page).group(0)
-    assert 'method="post"' in form.lower()
+    form = SEARCH_FORM.search(page).group(0)
+    attrs = dict(ATTRIBUTE.findall(form[:form.index(">")]))
+    data = {a["name"]: a.get("value", "") for a in (dict(ATTRIBUTE.findall(h)) for h in HIDDEN.findall(form))}
+    data.update(terms)
+    headers = {}
+    if htmx:
+        method = next(m for m in ("get", "post") if f"hx-{m}" in attrs)
+        url = attrs[f"hx-{method}"]
+        headers["HX-Request"] = "true"
+        token = re.search(r'hx-headers=\'\{"X-CSRFToken": "([^"]+)"\}\'', page)
+        if token:
+            headers["X-CSRFToken"] = token.group(1)
+    else:
+        method, url = attrs.get("method", "get").lower(), attrs.get("action") or "/cases/"
+    if method == "get":
+        url += "?" + urlencode(data, doseq=True)
+        return url, client.get(url, headers=headers)
+    return url, client.post(url, data=data, headers=headers)
+
+
+def test_search_terms_are_not_sent_in_the_url(app, seeded):
+    """SECURITY.md check 29 (found in issue 8: the search was a GET form). The search form posts its
+    terms with the CSRF token (on here, as in production), with and without htmx, and finds the case."""
+    client = signed_in_client(app, seeded, "C")
+    app.config["WTF_CSRF_ENABLED"] = True
+    form = SEARCH_FORM.search(client.get("/cases/").get_data(as_text=True)).group(0)
+    assert 'method="post"' in form.lower() and "hx-post=" in form and "hx-get=" not in form
+    assert 'name="csrf_token"' in form
+    for htmx in (False, True):
+        url, r = submit_search(client, SEARCHES["name"], htmx)
+        assert r.status_code == 200, r.get_data(as_text=True)[:300]
+        assert not personal_data_in(url), url
+        assert f"{PERSONAL['given']} {PERSONAL['family']}" in r.get_data(as_text=True)  # the case was found
+    # Without the token the search is refused, like every other post.
+    assert client.post("/cases/", data=SEARCHES["name"]).status_code == 400
+
+
+@pytest.mark.parametrize("role", list("CHR"))
+def test_searching_for_a_person_leaves_no_trace_in_any_url(app, seeded, role):
+    """Searches for the seeded person by each detail, plain and htmx: the person is found, and no
+    header (Location, HX-*) and no URL in the answer (href, action, hx-*) holds a name, date of birth
+    or postcode."""
+    client = signed_in_client(app, seeded, role)
+    case_id = seeded.values["case_id"]
+    for label, terms in SEARCHES.items():
+        for htmx in (False, True):
+            url, r = submit_search(client, terms, htmx)
+            body = r.get_data(as_text=True)
+            assert r.status_code == 200, (label, htmx)
+            assert f'href="/cases/{case_id}"' in body, (label, htmx)  # found: the result links by id only
+            assert not personal_data_in(url), (label, url)
+            headers = [f"{k}: {v}" for k, v in r.headers.items() if k.lower() == "location" or k.lower().startswith("hx-")]
+            assert not [h for h in headers if personal_data_in(h)], (label, headers)
+            urls = URL_ATTRIBUTES.findall(body)
+            assert urls and not [u for u in urls if personal_data_in(u)], (label, htmx)

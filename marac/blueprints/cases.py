@@ -65,13 +65,17 @@ def _user():
     return current_user._get_current_object()
 
 
-@bp.get("/")
+@bp.route("/", methods=["GET", "POST"])
 @roles_required(*CASE_ROLES)
 def search():
-    """Find a case by number, name, date of birth or postcode (only cases the user may see)."""
-    form = SearchForm(request.args)
+    """Find a case by number, name, date of birth or postcode (only cases the user may see).
+
+    GET shows the empty form; the search itself is a POST with the CSRF token, so the terms (personal
+    data) never travel in a URL, browser history or a proxy's log (SECURITY.md check 29). Query
+    arguments are ignored. htmx posts the same form and gets the results fragment."""
+    form = SearchForm()
     result = None
-    if request.args and form.validate():
+    if form.validate_on_submit():
         result = cases.search(_user(), number=form.number.data or "", name=form.name.data or "",
                               date_of_birth=form.date_of_birth.data, postcode=form.postcode.data or "")
     return htmx.render("cases/search.html", "cases/_search_results.html", form=form, result=result)
@@ -145,6 +149,7 @@ def note_correct(case_id, note_id):
         deny(403, object_type="note", object_id=note_id, reason="not the author's agency")
     form = NoteForm()
     if request.method == "GET":
+        notes.record_view(original, _user())
         form.category.data, form.text.data, form.restricted.data = original.category, original.text, original.restricted
     if form.validate_on_submit():
         try:

@@ -52,10 +52,8 @@ class TimelineFilterForm(FlaskForm):
 
 
 class SearchForm(FlaskForm):
-    """GET search form: no CSRF."""
-
-    class Meta:
-        csrf = False
+    """The case search, posted with the CSRF token: its terms (names, dates of birth, postcodes) are
+    personal data and must never travel in a URL (SECURITY.md check 29)."""
 
     number = StringField("Case number", widget=GovTextInput(), validators=[Optional(), Length(max=20)])
     name = StringField("Name", widget=GovTextInput(), validators=[Optional(), Length(max=120)],
