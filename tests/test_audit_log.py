@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 from marac_testing import TEST_PASSWORD, login
 from peewee import IntegrityError
+from postgres_testing import sqlite_only
 
 from marac import accounts, audit, cli, create_app
-from marac.db import db
+from marac.db import db, is_sqlite
 from marac.models import AuditEvent, User
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,8 +37,9 @@ def shown_event_ids(response) -> list[int]:
 
 
 def drop_triggers(database=None):
-    (database or db).execute_sql("DROP TRIGGER audit_event_no_update")
-    (database or db).execute_sql("DROP TRIGGER audit_event_no_delete")
+    on = "" if is_sqlite() else " ON audit_event"  # PostgreSQL names the table of a trigger
+    (database or db).execute_sql("DROP TRIGGER audit_event_no_update" + on)
+    (database or db).execute_sql("DROP TRIGGER audit_event_no_delete" + on)
 
 
 # --- what is recorded ------------------------------------------------------------------------
@@ -158,6 +160,7 @@ def test_update_and_delete_are_refused_by_the_database(app):
     assert [(e.id, e.detail) for e in events()] == [(e.id, e.detail) for e in rows]
 
 
+@sqlite_only("opens the SQLite file; on PostgreSQL: test_postgres_schema.py::test_the_audit_log_refuses_changes")
 def test_the_triggers_hold_outside_the_app_too(app, tmp_path):
     _some_events()
     db.close()
@@ -319,11 +322,38 @@ def test_audit_log_filters_by_object(client, coordinator):
     audit.record("test.event", object_type="user", object_id=7)
     login(client, coordinator)
     agency_7 = [e.id for e in reversed(events()) if (e.object_type, e.object_id) == ("agency", "7")]
-    assert shown_event_ids(client.get("/admin/audit?object_type=Agency&object_id=7")) == agency_7
+    assert shown_event_ids(client.get("/admin/audit?object_type=agency&object_id=7")) == agency_7
     all_agencies = [e.id for e in reversed(events()) if e.object_type == "agency"]
     assert shown_event_ids(client.get("/admin/audit?object_type=agency")) == all_agencies
     sevens = [e.id for e in reversed(events()) if e.object_id == "7"]
     assert shown_event_ids(client.get("/admin/audit?object_id=7")) == sevens
+
+
+def test_audit_log_filters_carry_no_free_text(client, coordinator):
+    """SECURITY.md check 29: the filter is a GET form, so its values are in the URL. The object type
+    is picked from the types in the log and the object number is digits only; nothing else typed
+    into the URL is carried into the page's links."""
+    audit.record("test.event", object_type="agency", object_id=7)
+    audit.record("test.event", object_type="user", object_id=3)
+    login(client, coordinator)
+    page = client.get("/admin/audit").get_data(as_text=True)
+    offered = re.search(r'<select[^>]*name="object_type".*?</select>', page, re.S).group(0)
+    assert re.findall(r'<option value="([^"]*)"', offered) == ["", "agency", "user"]
+    assert not re.search(r'<input[^>]*name="object_type"', page)
+    r = client.get("/admin/audit?object_id=Fictional+Surname")
+    body = r.get_data(as_text=True)
+    assert r.status_code == 200 and "Enter the object&#39;s number, digits only" in body
+    assert shown_event_ids(client.get("/admin/audit?object_type=Fictional+Surname")) == [
+        e.id for e in reversed(events())]  # not a type in the log: refused, nothing filtered
+    for _ in range(60):
+        audit.record("test.event", object_type="agency", object_id=7)
+    r = client.get("/admin/audit?object_type=agency&object_id=7&date_from=1&date_from=1&date_from=2020"
+                   "&name=Fictional+Surname")
+    links = re.findall(r'href="(/admin/audit\?[^"]*)"', r.get_data(as_text=True))
+    assert links and all("Surname" not in link for link in links)
+    older = client.get(links[-1].replace("&amp;", "&"))
+    assert "date_from=2020" in links[-1] and shown_event_ids(older)  # every part of the date is carried
+    assert all(e.object_type == "agency" for e in AuditEvent.select().where(AuditEvent.id.in_(shown_event_ids(older))))
 
 
 def test_audit_log_filters_by_date(client, coordinator, fake_clock):

@@ -3,13 +3,14 @@ from datetime import datetime, time, timedelta
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
-from marac import accounts, nav
+from marac import accounts, audit, nav
 from marac.access import coordinator_required
 from marac.forms.admin import AgencyForm, AuditFilterForm, UserForm
 from marac.models import Agency, AuditEvent, User
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 AUDIT_PAGE_SIZE = 50
+AUDIT_FILTERS = ("user", "object_type", "object_id", "date_from", "date_to")
 nav.register("Agencies", "admin.agencies", ["coordinator"], 80, also=["admin.agency_new", "admin.agency_edit"])
 nav.register("Users", "admin.users", ["coordinator"], 81, also=["admin.user_new", "admin.user_edit"])
 nav.register("Audit log", "admin.audit_log", ["coordinator"], 82)
@@ -87,13 +88,14 @@ def user_edit(user_id):
 @coordinator_required
 def audit_log():
     """The audit log, newest first, filtered by user, object and date."""
-    form = AuditFilterForm(request.args)
+    form = AuditFilterForm(request.args, object_types=audit.object_types())
     query = AuditEvent.select().order_by(AuditEvent.id.desc())
-    if form.validate():
+    valid = form.validate()
+    if valid:
         if form.user.data:
             query = query.where(AuditEvent.user_id == form.user.data)
         if form.object_type.data:
-            query = query.where(AuditEvent.object_type == form.object_type.data.strip().lower())
+            query = query.where(AuditEvent.object_type == form.object_type.data)
         if form.object_id.data:
             query = query.where(AuditEvent.object_id == form.object_id.data.strip())
         if form.date_from.data:
@@ -108,6 +110,8 @@ def audit_log():
     events = events[:AUDIT_PAGE_SIZE]
     user_ids = {e.user_id for e in events if e.user_id}
     names = {u.id: u for u in User.select(User.id, User.name).where(User.id.in_(user_ids))}
-    args = {k: v for k, v in request.args.items(multi=False) if k != "page"}
+    # The page links carry the filters as given (every part of a date), and only valid ones: never
+    # an unknown argument or a value the form refused (it could be a name: SECURITY.md check 29).
+    args = {k: request.args.getlist(k) for k in AUDIT_FILTERS if valid and request.args.get(k)}
     return render_template("admin/audit.html", form=form, events=events, page=page, has_next=has_next,
                            args=args, names=names)

@@ -149,19 +149,23 @@ class UserForm(FlaskForm):
 
 
 class AuditFilterForm(FlaskForm):
-    """GET filter form: no CSRF (it changes nothing)."""
+    """GET filter form: no CSRF (it changes nothing). Its values travel in the URL, so it has no free
+    text (SECURITY.md check 29): the object type is picked from those in the log, and the object
+    number is digits only."""
 
     class Meta:
         csrf = False
 
     user = SelectField("User", widget=GovSelect(), coerce=int, validators=[Optional()])
-    object_type = StringField("Object type", widget=GovTextInput(), validators=[Optional(), Length(max=40)],
-                              description="For example: user, agency, case, referral")
-    object_id = StringField("Object number", widget=GovTextInput(), validators=[Optional(), Length(max=40)])
+    object_type = SelectField("Object type", widget=GovSelect(), validators=[Optional()])
+    object_id = StringField("Object number", widget=GovTextInput(),
+                            validators=[Optional(), Length(max=20),
+                                        Regexp(r"^\s*\d+\s*$", message="Enter the object's number, digits only")])
     date_from = GovDateField("From", widget=GovDateInput(), validators=[Optional()], format="%d %m %Y")
     date_to = GovDateField("To", widget=GovDateInput(), validators=[Optional()], format="%d %m %Y")
     submit = SubmitField("Filter", widget=GovSubmitInput())
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, object_types=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.user.choices = choices([(0, "Anyone")] + [(u.id, f"{u.name} ({u.agency.name})") for u in User.ordered()])
+        self.object_type.choices = choices([("", "Any")] + [(t, t) for t in object_types])
