@@ -4,7 +4,7 @@ import sys
 import time
 
 from marac import accounts, audit, create_app
-from marac.db import db
+from marac.db import db, keep_connections
 
 
 def _setup_link(app, host: str, port: int) -> str | None:
@@ -42,6 +42,7 @@ def serve(args) -> int:
         kwargs.update(trusted_proxy=cfg["TRUSTED_PROXY"], trusted_proxy_headers=set(cfg["TRUSTED_PROXY_HEADERS"]),
                       trusted_proxy_count=1)
     server = create_server(app, **kwargs)  # binds the port now, so "Serving" below is true
+    keep_connections()  # requests reuse pooled SQLite connections (marac.db.PooledSqlite)
     print(f"{cfg['SERVICE_NAME']} {cfg['BOROUGH_NAME']}: data in {app.instance_path}")
     if cfg["TRAINING_MODE"]:
         print("TRAINING MODE: fictional data in training.db; no e-mail is sent. Reset: python app.py reset-training")

@@ -15,22 +15,22 @@ SQLITE_POOL_MAX_AGE_SECONDS = 600
 
 
 class PooledSqlite(PooledSqliteDatabase):
-    """SQLite with a pool of open connections. keep_connections False closes each one for real at the end of
-    its request, as before pooling: the test app does that (tests read the database file between requests,
-    and only the last connection's close writes the WAL back into the file)."""
+    """SQLite that can keep its connections open in a pool. Only the server does (keep_connections(True) in
+    `python app.py serve`): everywhere else (tests, commands, the benchmark's generator) db.close() closes the
+    file for real, as code there expects (the last connection's close writes the WAL back into the file)."""
 
-    keep_connections = True
+    keep_connections = False
 
     def _close(self, conn, close_conn=False):
         super()._close(conn, close_conn=close_conn or not self.keep_connections)
 
 
-def keep_connections(enabled: bool) -> None:
-    """Pool the bound SQLite database's connections (in service) or close each after use (tests)."""
+def keep_connections(enabled: bool = True) -> None:
+    """Pool the bound SQLite database's connections (the server), or close each one after use again."""
     if isinstance(db.obj, PooledSqlite):
         db.obj.keep_connections = enabled
         if not enabled:
-            db.obj.close_idle()  # the one the start-up check and migrations used
+            db.obj.close_idle()
 
 
 class DatabaseCheckFailed(RuntimeError):
@@ -56,9 +56,9 @@ def open_database(url: str, busy_timeout_ms: int = 5000, max_page_count: int | N
     """Make a database object from a URL. SQLite writes always take the lock at BEGIN:
     a deferred read-then-write under waitress threads fails with 'database is locked'."""
     if url.startswith("sqlite"):
-        # Pooled: a request's connection goes back to the pool instead of being closed, because opening one
-        # costs about 0.8 ms of CPU (SQLite parses the whole schema, then the pragmas run), more than most
-        # pages' queries. In service that is one connection per waitress thread; the pragmas hold for its life.
+        # Pooled in service: a request's connection goes back to the pool instead of being closed, because
+        # opening one costs about 0.8 ms of CPU (SQLite parses the whole schema, then the pragmas run), more
+        # than most pages' queries. That is one connection per waitress thread; the pragmas hold for its life.
         # A pooled connection may be checked out by another thread later (never by two at once).
         return PooledSqlite(**parse_url(url), pragmas=sqlite_pragmas(busy_timeout_ms, max_page_count),
                             lock_type="IMMEDIATE", max_connections=None, stale_timeout=SQLITE_POOL_MAX_AGE_SECONDS,

@@ -295,8 +295,12 @@ def _open_cases(victim_ids: set) -> dict[int, Case]:
     if not victim_ids:
         return {}
     result = {}
+    victims = CasePerson.person.in_(list(victim_ids)) & CasePerson.role.in_(VICTIM_ROLES)
+    # Their cases by id (a list from case_person's person index): left to choose, SQLite (no ANALYZE) walks
+    # every open case of the borough instead, a scan that grows with the number of cases.
+    their_cases = CasePerson.select(CasePerson.case).where(victims)
     for row in (CasePerson.select(CasePerson.person, Case.id, Case.number, Case.status).join(Case)
-                .where(CasePerson.person.in_(list(victim_ids)) & CasePerson.role.in_(VICTIM_ROLES)
+                .where(victims & Case.id.in_(their_cases)
                        & Case.status.in_(OPEN_CASE_STATUSES) & Case.deleted_at.is_null())
                 .order_by(Case.opened_at.desc())):
         result.setdefault(row.person_id, row.case)

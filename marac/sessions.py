@@ -13,7 +13,7 @@ from peewee import OperationalError
 
 from marac import clock
 from marac.db import db
-from marac.models import User, UserSession
+from marac.models import Agency, User, UserSession
 
 SID_KEY = "sid"
 # last_seen is written at most this often, so reading pages does not mean a write per request.
@@ -37,11 +37,13 @@ def start(user: User) -> UserSession:
 
 
 def current_record():
-    """The UserSession row behind this request's cookie, or None."""
+    """The UserSession row behind this request's cookie, or None; its user and the user's agency come in the
+    same query (every signed-in page shows them)."""
     token = session.get(SID_KEY)
     if not token:
         return None
-    return UserSession.get_or_none(UserSession.token_hash == _digest(token))
+    return (UserSession.select(UserSession, User, Agency).join(User).join(Agency)
+            .where(UserSession.token_hash == _digest(token)).first())
 
 
 def load_user(user_id: str):
