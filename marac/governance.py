@@ -51,6 +51,7 @@ ACTION_LABELS = {
     "case.retention_keep": "Kept the case at its retention review",
     "case.retention_delete": "Deleted the case's personal data",
     "note.create": "Added a note",
+    "note.view": "Opened a note (to correct it)",
     "document.upload": "Uploaded a document",
     "document.download": "Downloaded a document",
     "action.create": "Added an action",
@@ -207,6 +208,13 @@ def person_history(person: Person, user) -> list[HistoryRow]:
         pairs.append(("referral", referral_ids))
     pairs.append(("person", [person.id]))
     return _rows(pairs)
+
+
+def case_of_document(document_id) -> int | None:
+    """The case a document belongs to (for the reason gate), or None."""
+    if document_id is None:
+        return None
+    return Document.select(Document.case).where(Document.id == document_id).scalar()
 
 
 def get_visible_case(case_id: int, user):

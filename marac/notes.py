@@ -44,3 +44,9 @@ def add(case, user, *, category: str, text: str, restricted: bool = False, corre
                      detail={"case_id": case.id, "restricted": bool(restricted),
                              **({"corrects": corrects.id} if corrects is not None else {})})
     return note
+
+
+def record_view(note: Note, user) -> None:
+    """Audit an opening of one note on its own page (the correction form shows its text)."""
+    with db.atomic():
+        audit.record("note.view", note, user=user, detail={"case_id": note.case_id})

@@ -230,6 +230,10 @@ def test_restricted_document_only_for_its_agency_and_the_coordinator(client, sig
     assert client.get(f"/cases/documents/{doc.id}").status_code == 404
     assert b"Private fictional file" not in case_page(client, w.case.id).data
     switch(client, sign_in, w.coord)
+    # The coordinator gives a reason before opening another agency's restricted document (issue 8).
+    r = client.get(f"/cases/documents/{doc.id}")
+    assert r.headers["Location"].startswith(f"/governance/cases/{w.case.id}/reason")
+    client.post(f"/governance/cases/{w.case.id}/reason", data={"reason": "Checking the file"})
     with client.get(f"/cases/documents/{doc.id}") as r:
         assert r.status_code == 200
 

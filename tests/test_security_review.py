@@ -346,3 +346,68 @@ def test_when_the_audit_log_cannot_be_written_no_record_is_shown_and_nothing_cha
     assert r.status_code == 503 and Note.select().count() == notes
     r = client.post(f"/actions/{v['action_id']}/complete", data={"completed_on": ["2", "11", "2026"], "note": "x"})
     assert r.status_code == 503 and Action.get_by_id(v["action_id"]).completed_at is None
+
+
+# --- the reason gate covers every page that shows a closed-session or restricted record ------------
+
+
+@pytest.mark.parametrize("app_config", [{"REQUIRE_SECOND_FACTOR": False}])
+@pytest.mark.parametrize("role", ["C", "R"])
+def test_the_note_and_document_pages_of_a_closed_session_case_ask_for_the_reason_first(app, role):
+    from security_world import SENTINELS, build_world
+
+    from marac.models import AuditEvent, Note, ViewReason
+
+    world = build_world(app)
+    v = world.values
+    client = app.test_client()
+    assert login(client, world.users[role]).status_code == 302
+    restricted = Note.get(Note.text == SENTINELS["restricted_note"])
+    pages = (f"/cases/{v['case_id']}/notes/{restricted.id}/correct", f"/cases/documents/{v['document_id']}")
+    for url in pages:
+        r = client.get(url)
+        assert r.status_code == 302, url
+        assert r.headers["Location"].startswith(f"/governance/cases/{v['case_id']}/reason"), url
+        assert SENTINELS["restricted_note"] not in r.get_data(as_text=True)
+        r = client.get(url, headers={"HX-Request": "true"})
+        assert r.headers["HX-Redirect"].startswith(f"/governance/cases/{v['case_id']}/reason"), url
+    assert not AuditEvent.select().where(AuditEvent.action.in_(["note.view", "document.download"])).exists()
+    r = client.post(f"/governance/cases/{v['case_id']}/reason?next={pages[0]}", data={"reason": "Correcting it"})
+    assert r.headers["Location"] == pages[0]
+    assert ViewReason.select().count() == 1
+    page = client.get(pages[0])
+    assert page.status_code == 200 and SENTINELS["restricted_note"] in page.get_data(as_text=True)
+    # Opening the note on its own page is a view of the note, audited like any other (SECURITY.md 22).
+    row = AuditEvent.select().where(AuditEvent.request_id == page.headers["X-Request-Id"]).get()
+    assert (row.action, row.object_type, row.object_id, row.user_id) == (
+        "note.view", "note", str(restricted.id), world.users[role].id)
+    download = client.get(pages[1])
+    assert download.status_code == 200 and download.get_data() == b"%PDF-1.4\n% fictional\n"
+    download.close()
+
+
+@pytest.mark.parametrize("app_config", [{"REQUIRE_SECOND_FACTOR": False}])
+def test_each_view_of_a_case_or_person_adds_one_complete_audit_row(app, fake_clock):
+    """SECURITY.md 22: one row per view, with UTC time, user, role, agency, action, object, IP, request id."""
+    from security_world import build_world, signed_in_client
+
+    from marac.models import AuditEvent
+
+    world = build_world(app)
+    v = world.values
+    coordinator = world.users["C"]
+    client = signed_in_client(app, world, "C")
+    for url, action, object_type, object_id in ((f"/cases/{v['case_id']}", "case.view", "case", v["case_id"]),
+                                                (f"/governance/people/{v['person_id']}", "person.view", "person",
+                                                 v["person_id"])):
+        for headers in ({}, {"HX-Request": "true"}):
+            fake_clock.advance(seconds=7)
+            r = client.get(url, headers=headers, environ_base={"REMOTE_ADDR": "10.1.2.3"})
+            assert r.status_code == 200, url
+            rows = list(AuditEvent.select().where(AuditEvent.request_id == r.headers["X-Request-Id"]))
+            assert len(rows) == 1, (url, [row.action for row in rows])
+            row = rows[0]
+            assert (row.at, row.user_id, row.role, row.agency_id, row.action, row.object_type, row.object_id,
+                    row.ip) == (fake_clock(), coordinator.id, "coordinator", coordinator.agency_id, action,
+                                object_type, str(object_id), "10.1.2.3")
+            assert len(row.request_id) == 32

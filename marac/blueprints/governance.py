@@ -17,7 +17,9 @@ from marac.risk import add_months
 bp = Blueprint("governance", __name__, url_prefix="/governance")
 CASE_ROLES = (COORDINATOR, CHAIR, REPRESENTATIVE)
 # Case pages that show the record itself: opened only with a reason when the case needs one.
-GATED = {"cases.show", "cases.timeline"}
+# Every page that shows a case's content, a note or a document (issue 8 review: the note correction
+# form shows the note, a download is the document itself).
+GATED = {"cases.show", "cases.timeline", "cases.note_correct", "cases.document_download"}
 nav.register("Retention", "governance.retention_queue", [COORDINATOR], 70,
              also=["governance.retention_keep", "governance.retention_delete"])
 nav.register("Releases", "governance.releases_index", [COORDINATOR, CHAIR], 71,
@@ -41,7 +43,8 @@ def reason_gate():
     """A closed-session or restricted case asks for a reason before the case page shows anything."""
     if request.endpoint not in GATED or not current_user.is_authenticated or current_user.role not in CASE_ROLES:
         return None
-    case_id = (request.view_args or {}).get("case_id")
+    args = request.view_args or {}
+    case_id = args.get("case_id") or governance.case_of_document(args.get("document_id"))
     case = governance.get_visible_case(case_id, _user()) if case_id else None
     if case is None or not governance.needs_reason(case, _user()) or governance.has_reason(case):
         return None  # an invisible case: the view itself refuses it (404, audited)
