@@ -237,7 +237,8 @@ def signed_in(base_url, page_factory):
 FOCUS_DESCRIPTION = """() => {
   const el = document.activeElement
   if (!el || el === document.body || el === document.documentElement) return null
-  const label = (el.labels && el.labels[0] && el.labels[0].textContent) || el.getAttribute('aria-label') || el.textContent || ''
+  const label = (el.labels && el.labels[0] && el.labels[0].textContent) || el.getAttribute('aria-label')
+    || el.textContent || ''
   return `<${el.tagName.toLowerCase()}${el.id ? '#' + el.id : ''}> ${label.trim().replace(/\\s+/g, ' ').slice(0, 60)}`
 }"""
 
@@ -258,13 +259,15 @@ def tab_to():
 
     def press_until(page, locator, max_presses=80, key="Tab"):
         passed = []
-        for _ in range(max_presses):
-            if locator.evaluate("el => el === document.activeElement"):
+        check = f"el => [el === document.activeElement, ({FOCUS_DESCRIPTION})()]"
+        for _ in range(max_presses + 1):
+            reached, description = locator.evaluate(check)
+            if reached:
                 return locator
+            if passed:
+                assert description, f"focus is lost (on the body) after {key} at {page.url}, after " + passed[-1]
+            passed.append(description or "(page)")
             page.keyboard.press(key)
-            passed.append(focused(page))
-        if locator.evaluate("el => el === document.activeElement"):
-            return locator
         pytest.fail(f"{locator} not reached with {max_presses} x {key} at {page.url}; focus went through:\n  "
                     + "\n  ".join(passed[-25:]), pytrace=False)
 
@@ -273,7 +276,8 @@ def tab_to():
 
 # Live regions a screen reader is already watching: only changes inside a region that was on the page
 # before the change are announced (a region inserted together with its text is usually not read).
-MARK_LIVE = """() => document.querySelectorAll('[aria-live]:not([aria-live="off"]), [role=status], [role=alert], [role=log]')
+MARK_LIVE = """() => document
+  .querySelectorAll('[aria-live]:not([aria-live="off"]), [role=status], [role=alert], [role=log]')
   .forEach(el => { el.__maracLiveBefore = true })"""
 ANNOUNCED = """(sel) => {
   const el = document.querySelector(sel)
