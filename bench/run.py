@@ -190,7 +190,7 @@ def judge(results: list[dict]) -> dict:
         r = by_size[size]
         for key, entry in r["pages"].items():
             page = next(p for p in PAGES if p.key == key)
-            if entry.get("status") != "measured" or key == "ceiling":
+            if entry.get("status") != "measured" or key == "ceiling" or page.reference:
                 continue
             errors = sum(v for k, v in entry["statuses"].items() if not k.startswith("2")) + entry["connection_errors"]
             lines.append({"size": size, "page": entry["title"], "check": "no errors", "value": errors,
@@ -214,7 +214,7 @@ def judge(results: list[dict]) -> dict:
                 ratio = entry["p95_ms"] / first["p95_ms"]
                 growth.append({"page": entry["title"], "p95_small": first["p95_ms"], "p95_large": entry["p95_ms"],
                                "ratio": round(ratio, 2), "ok": ratio <= BUDGET["growth"]})
-                if key != "ceiling":
+                if key != "ceiling" and not next(p for p in PAGES if p.key == key).reference:
                     lines.append({"size": f"{largest}/{smallest}", "page": entry["title"], "check": "p95 growth",
                                   "value": round(ratio, 2), "limit": BUDGET["growth"], "ok": ratio <= BUDGET["growth"]})
     return {"lines": lines, "growth": growth, "sizes": [smallest, largest]}
@@ -237,7 +237,7 @@ def table(results: list[dict], verdict: dict, settings: dict) -> str:
             if entry.get("status") != "measured":
                 out.append(f"{r['size']:>8,}  {entry['title']:42} {entry.get('status', '')}")
                 continue
-            budget = "" if key == "ceiling" else (
+            budget = "" if key == "ceiling" else "reference, no budget" if page.reference else (
                 f"p95<{page.p95_budget_ms:g}, >={page.ratio_budget:.0%}: "
                 + ("FAIL" if (r["size"], entry["title"]) in failed else "ok"))
             share = entry["ratio"] * 100 if entry.get("ratio") is not None else None
