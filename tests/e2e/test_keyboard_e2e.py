@@ -120,11 +120,12 @@ def test_a_referral_from_the_task_list_to_sent(app, base_url, page_factory, keys
     k.choose(lives, lives.get_by_label("Yes"))
     save_and_continue()
 
-    expect(page.get_by_role("heading", name="Children in the household")).to_be_visible()
-    group = page.locator("main fieldset").first
-    k.choose(group, group.get_by_label("No"))
-    save_and_continue()
+    def one_question(heading, group, option):
+        expect(page.get_by_role("heading", name=heading)).to_be_visible()
+        k.choose(group, group.get_by_label(option))
+        save_and_continue()
 
+    one_question("Children in the household", page.locator("main fieldset").first, "No")
     expect(page.get_by_role("heading", name="The perpetrator")).to_be_visible()
     k.type_into(page.get_by_label("First name"), "Bram")
     k.type_into(page.get_by_label("Last name"), "Examplesson")
@@ -136,18 +137,9 @@ def test_a_referral_from_the_task_list_to_sent(app, base_url, page_factory, keys
         k.select(page.locator(f"#people-0-{field}"), text)
     save_and_continue()
 
-    expect(page.get_by_role("heading", name="Safe contact")).to_be_visible()
-    group = page.get_by_role("group", name=re.compile("safe to send letters"))
-    k.choose(group, group.get_by_label("No"))
-    save_and_continue()
-    expect(page.get_by_role("heading", name="Consent")).to_be_visible()
-    group = page.locator("main fieldset").first
-    k.choose(group, group.get_by_label("Yes, the victim agreed"))
-    save_and_continue()
-    expect(page.get_by_role("heading", name=re.compile("Interpreter"))).to_be_visible()
-    group = page.get_by_role("group", name="Is an interpreter needed?")
-    k.choose(group, group.get_by_label("No"))
-    save_and_continue()
+    one_question("Safe contact", page.get_by_role("group", name=re.compile("safe to send letters")), "No")
+    one_question("Consent", page.locator("main fieldset").first, "Yes, the victim agreed")
+    one_question(re.compile("Interpreter"), page.get_by_role("group", name="Is an interpreter needed?"), "No")
     k.type_into(page.get_by_label("What happened"), "A fictional incident.")
     save_and_continue()
     k.type_into(page.get_by_label("What is the risk now?"), "Fictional risk.")
