@@ -370,6 +370,40 @@ def test_a_report_is_kept_for_a_minute_and_worked_out_again_on_request(client, s
     assert len(audit_rows("report.view")) == 3  # every view is audited, cached or not
 
 
+def test_a_report_asked_for_by_many_at_once_is_worked_out_once(app, s, monkeypatch):
+    """Requests for a period being worked out wait for that result instead of each working it out."""
+    import threading
+    import time
+
+    from marac_testing import login
+
+    built = []
+    real_build = reports.build
+
+    def slow_build(period):
+        built.append(period)
+        time.sleep(0.3)  # long enough for every other request to arrive meanwhile
+        return real_build(period)
+
+    monkeypatch.setattr(reports, "build", slow_build)
+    clients = [app.test_client() for _ in range(4)]
+    for c in clients:
+        assert login(c, s.coordinator).status_code == 302
+    bodies = [None] * len(clients)
+
+    def open_report(n):
+        bodies[n] = clients[n].get(f"/reports/?{Q2_ARGS}").get_data(as_text=True)
+
+    threads = [threading.Thread(target=open_report, args=(n,)) for n in range(len(clients))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert built == [Q2]
+    assert all("7 at 3 meetings" in body for body in bodies)
+    assert len(audit_rows("report.view")) == 4  # each view is still audited
+
+
 def test_cases_page_lists_numbers_for_the_figure(client, sign_in, s):
     sign_in(s.coordinator)
     r = client.get(f"/reports/cases?figure=late&agency={s.police.id}&{Q2_ARGS}")

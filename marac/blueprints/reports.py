@@ -46,18 +46,31 @@ def _spreadsheet(data: bytes, name: str):
 def _report_body(period: reports.Period, fresh: bool) -> Markup:
     """The report's figures rendered (tables, charts), from this app's short-lived cache when fresh enough."""
     cache = current_app.extensions.setdefault("marac_reports", {})
+    # One lock per report being worked out: requests for the same period meanwhile wait for that one
+    # result instead of each working it out too (16 users opening a year's report at 100,000 cases
+    # would otherwise share the CPU sixteen ways, every one of them waiting for all of them).
+    building_locks = current_app.extensions.setdefault("marac_reports_building", {})
     key = (period, actions.today())
-    now = time.monotonic()
+    asked = time.monotonic()
     with _cache_lock:
-        for old in [k for k, (at, _) in cache.items() if now - at > CACHE_SECONDS]:
+        for old in [k for k, (at, _) in cache.items() if asked - at > CACHE_SECONDS]:
             del cache[old]
         hit = None if fresh else cache.get(key)
+        if hit is None:
+            building = building_locks.setdefault(key, threading.Lock())
     if hit is not None:
         return hit[1]
-    # Our own template's output, escaped as it was rendered.
-    body = Markup(render_template("reports/_body.html", report=reports.build(period)))  # noqa: S704  # nosec B704
-    with _cache_lock:
-        cache[key] = (now, body)
+    with building:
+        with _cache_lock:
+            hit = cache.get(key)
+        if hit is not None and hit[0] >= asked - (CACHE_SECONDS if not fresh else 0):
+            return hit[1]  # worked out by another request while this one waited (after it asked, when fresh)
+        now = time.monotonic()
+        # Our own template's output, escaped as it was rendered.
+        body = Markup(render_template("reports/_body.html", report=reports.build(period)))  # noqa: S704  # nosec B704
+        with _cache_lock:
+            cache[key] = (now, body)
+            building_locks.pop(key, None)
     return body
 
 
