@@ -4,10 +4,12 @@ import pkgutil
 import sqlite3
 
 from peewee import DatabaseError as PeeweeDatabaseError
-from peewee import DatabaseProxy, SqliteDatabase
+from peewee import DatabaseProxy, SqliteDatabase, Table
 from playhouse.db_url import connect as connect_url
 from playhouse.db_url import parse as parse_url
 from playhouse.pool import PooledSqliteDatabase
+
+from marac import postgres
 
 db = DatabaseProxy()
 # A pooled SQLite connection is closed (and a new one opened) once it is this old.
@@ -63,6 +65,8 @@ def open_database(url: str, busy_timeout_ms: int = 5000, max_page_count: int | N
         return PooledSqlite(**parse_url(url), pragmas=sqlite_pragmas(busy_timeout_ms, max_page_count),
                             lock_type="IMMEDIATE", max_connections=None, stale_timeout=SQLITE_POOL_MAX_AGE_SECONDS,
                             check_same_thread=False)
+    if postgres.is_postgres_url(url):
+        return postgres.open_postgres(url)  # transactions take a write lock, as BEGIN IMMEDIATE does
     return connect_url(url)
 
 
@@ -107,15 +111,24 @@ def migrate(database) -> list[str]:
     applied = []
     from marac import clock
 
+    table = Table("schema_migration", ("name", "applied_at")).bind(database)
+
+    def record(name):
+        table.insert(name=name, applied_at=clock.now().isoformat()).execute()
+
+    if not done and isinstance(database, postgres.MaracPostgresqlDatabase):
+        # A new PostgreSQL database: today's schema from the models, every migration recorded as applied
+        # (the migrations' frozen DDL is SQLite's). Later migrations then run on both engines.
+        with database.atomic():
+            postgres.create_schema(database)
+            for name, _module in migration_modules():
+                record(name)
+        return ["postgres schema"]
     for name, module in migration_modules():
         if name in done:
             continue
         with database.atomic():
             module.up(database)
-            database.execute_sql(
-                "INSERT INTO schema_migration (name, applied_at) VALUES (?, ?)"
-                if is_sqlite() else "INSERT INTO schema_migration (name, applied_at) VALUES (%s, %s)",
-                (name, clock.now().isoformat()),
-            )
+            record(name)
         applied.append(name)
     return applied

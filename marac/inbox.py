@@ -20,7 +20,7 @@ from datetime import date, timedelta
 
 from peewee import fn
 
-from marac import audit, clock, settings
+from marac import audit, clock, settings, sqlfn
 from marac.db import db
 from marac.models import (
     Agency,
@@ -455,7 +455,7 @@ def decline_counts(today: date | None = None) -> dict:
     since = (today or clock.now().date()) - timedelta(days=DECLINE_WINDOW_DAYS)
     declined = (Referral.status == "declined") & (Referral.decided_at >= since)
     count = fn.COUNT(Referral.id).alias("declines")
-    pj = fn.SUM(Referral.professional_judgement).alias("pj_declines")
+    pj = fn.SUM(sqlfn.as_int(Referral.professional_judgement)).alias("pj_declines")
     referrers = (User.select(User.id, User.name, Agency.name.alias("agency_name"), count, pj)
                  .join(Referral, on=(Referral.author == User.id)).switch(User).join(Agency)
                  .where(declined).group_by(User.id, User.name, Agency.name)

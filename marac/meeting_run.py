@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 from peewee import JOIN, fn
 
 from marac import actions as action_service
-from marac import audit, clock, settings
+from marac import audit, clock, settings, sqlfn
 from marac import standard_actions as std
 from marac.db import db
 from marac.formatting import LONDON
@@ -181,7 +181,7 @@ def agenda(meeting: Meeting, where=True) -> list[Listing]:
         return []
     if where is not True:
         query = query.where(where)
-    closed_last = fn.IIF(Listing.kind == "closed", 1, 0)
+    closed_last = sqlfn.iif(Listing.kind == "closed", 1, 0)
     return list(query.order_by(closed_last, Listing.position, Listing.id))
 
 
@@ -325,8 +325,8 @@ def capacity_for(user: User) -> str:
 
 def attendance(meeting: Meeting) -> list[Attendance]:
     """The attendance sheet (observers included), with agencies and accounts, in one query."""
-    capacity_order = fn.IIF(Attendance.capacity == "chair", 0, fn.IIF(Attendance.capacity == "observer", 3,
-                            fn.IIF(Attendance.capacity == "coordinator", 2, 1)))
+    capacity_order = sqlfn.iif(Attendance.capacity == "chair", 0, sqlfn.iif(Attendance.capacity == "observer", 3,
+                            sqlfn.iif(Attendance.capacity == "coordinator", 2, 1)))
     return list(Attendance.select(Attendance, Agency).join(Agency, JOIN.LEFT_OUTER)
                 .where(Attendance.meeting == meeting.id)
                 .order_by(capacity_order, Agency.name, Attendance.name, Attendance.id))
@@ -1173,9 +1173,9 @@ def attendance_by_agency(start: date, end: date) -> dict[int, dict]:
     sent, and written information sent when absent. One grouped query."""
     lo = datetime.combine(start, datetime.min.time())
     hi = datetime.combine(end + timedelta(days=1), datetime.min.time())
-    present = fn.COUNT(fn.DISTINCT(fn.IIF(Attendance.status == "present", Attendance.meeting, None)))
-    apologies = fn.COUNT(fn.DISTINCT(fn.IIF(Attendance.status == "apologies", Attendance.meeting, None)))
-    written = fn.COUNT(fn.DISTINCT(fn.IIF(Attendance.written_info == True, Attendance.meeting, None)))  # noqa: E712
+    present = fn.COUNT(fn.DISTINCT(sqlfn.iif(Attendance.status == "present", Attendance.meeting, None)))
+    apologies = fn.COUNT(fn.DISTINCT(sqlfn.iif(Attendance.status == "apologies", Attendance.meeting, None)))
+    written = fn.COUNT(fn.DISTINCT(sqlfn.iif(Attendance.written_info == True, Attendance.meeting, None)))  # noqa: E712
     rows = (Attendance.select(Attendance.agency, present.alias("present"), apologies.alias("apologies"),
                               written.alias("written"))
             .join(Meeting, on=(Attendance.meeting == Meeting.id))

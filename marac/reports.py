@@ -86,7 +86,7 @@ from peewee import JOIN, SQL, fn
 from peewee import Case as SqlCase
 
 from marac import actions as action_service
-from marac import audit, charts, clock, settings
+from marac import audit, charts, clock, settings, sqlfn
 from marac.access import visible_case_where
 from marac.db import db
 from marac.formatting import LONDON
@@ -317,12 +317,11 @@ def _person_exists(roles, rule):
 
 def _age_under(years: int):
     """Younger than `years` on the meeting date."""
-    return Person.date_of_birth.is_null(False) & (Person.date_of_birth > fn.date(Meeting.starts_at, f"-{years} years"))
+    return Person.date_of_birth.is_null(False) & (Person.date_of_birth > sqlfn.years_before(Meeting.starts_at, years))
 
 
 def _age_at_least(years: int):
-    return Person.date_of_birth.is_null(False) & (Person.date_of_birth <= fn.date(Meeting.starts_at,
-                                                                                  f"-{years} years"))
+    return Person.date_of_birth.is_null(False) & (Person.date_of_birth <= sqlfn.years_before(Meeting.starts_at, years))
 
 
 def _children_count():
@@ -331,7 +330,7 @@ def _children_count():
 
 
 def _days_to_hearing():
-    return fn.julianday(fn.date(Meeting.starts_at)) - fn.julianday(fn.date(Referral.submitted_at))
+    return sqlfn.days_between(Meeting.starts_at, Referral.submitted_at)
 
 
 def _days_between(low: int, high: int | None):
@@ -478,7 +477,7 @@ def trend(period: Period, months: int = TREND_MONTHS) -> list[dict]:
     first = last.shifted(1 - months)
     lo, _ = first.local_bounds()
     _, hi = last.local_bounds()
-    month = fn.strftime("%Y-%m", Meeting.starts_at)
+    month = sqlfn.year_month(Meeting.starts_at)
     found = {r["month"]: r for r in (_hearings([month.alias("month"), _sum_if(HEARING_FIGURES["heard"][1]())
                                                 .alias("heard"),
                                                 _sum_if(HEARING_FIGURES["repeat"][1]()).alias("repeat")], lo, hi)
@@ -577,7 +576,7 @@ def attendance(period: Period) -> list[dict]:
              .where(_held(lo, hi) & Attendance.agency.is_null(False)
                     & Attendance.capacity.in_(("representative", "deputy", "other")))
              .group_by(Attendance.meeting, Attendance.agency)).alias("sheet")
-    member = _member_at(fn.date(Meeting.starts_at))
+    member = _member_at(sqlfn.as_date(Meeting.starts_at))
     rep = fn.COALESCE(sheet.c.rep, 0) == 1
     dep = (fn.COALESCE(sheet.c.rep, 0) == 0) & (fn.COALESCE(sheet.c.dep, 0) == 1)
     apo = (fn.COALESCE(sheet.c.rep, 0) == 0) & (fn.COALESCE(sheet.c.dep, 0) == 0) & (fn.COALESCE(sheet.c.apo, 0) == 1)
@@ -608,7 +607,7 @@ def _research_expected():
     see it (closed sessions only when invited)."""
     invited = fn.EXISTS(ListingInvite.select(SQL("1")).where((ListingInvite.listing == Listing.id)
                                                              & (ListingInvite.agency == Agency.id)))
-    return _member_at(fn.date(Meeting.starts_at)) & ((Listing.kind != "closed") | invited)
+    return _member_at(sqlfn.as_date(Meeting.starts_at)) & ((Listing.kind != "closed") | invited)
 
 
 def research(period: Period) -> list[dict]:

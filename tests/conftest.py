@@ -1,6 +1,7 @@
 """Fixtures: an app on a temp-file SQLite database per test, factories, sign-in helpers."""
 from datetime import datetime
 
+import postgres_testing
 import pytest
 from marac_testing import Clock, login, make_agency, make_user
 
@@ -14,11 +15,35 @@ def app_config():
     return {}
 
 
+@pytest.fixture(scope="session")
+def postgres_databases():
+    """With MARAC_TEST_DATABASE_URL: the session's PostgreSQL template (tests/postgres_testing.py)."""
+    if not postgres_testing.on_postgres():
+        yield None
+        return
+    databases = postgres_testing.Databases()
+    yield databases
+    databases.close()
+
+
 @pytest.fixture
-def app(tmp_path, app_config):
+def test_database_url(tmp_path, postgres_databases):
+    """The database of this test: a temp-file SQLite one, or a fresh PostgreSQL one."""
+    if postgres_databases is None:
+        yield f"sqlite:///{tmp_path / 'marac.db'}"
+        return
+    name = postgres_databases.fresh()
+    yield postgres_testing.database_url(name)
+    if not db.is_closed():
+        db.close()
+    postgres_databases.drop(name)
+
+
+@pytest.fixture
+def app(tmp_path, app_config, test_database_url):
     # REQUIRE_SECOND_FACTOR off so sign_in() is one step; tests/test_totp.py turns it on.
     config = {"TESTING": True, "SECRET_KEY": "t" * 40, "WTF_CSRF_ENABLED": False, "REQUIRE_SECOND_FACTOR": False,
-              "DATABASE_URL": f"sqlite:///{tmp_path / 'marac.db'}"}
+              "DATABASE_URL": test_database_url}
     config.update(app_config)
     application = create_app(config, instance_path=str(tmp_path / "instance"))
     # No app context is held open here: requests must each get their own `g`

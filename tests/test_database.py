@@ -11,6 +11,7 @@ import pytest
 from flask import jsonify
 from marac_testing import login
 from peewee import OperationalError, SqliteDatabase
+from postgres_testing import sqlite_only
 
 from marac import create_app
 from marac.db import DatabaseCheckFailed, db, migrate, migration_modules, sqlite_pragmas
@@ -42,6 +43,7 @@ def make_config(tmp_path, name="marac.db", **extra) -> dict:
 # --- pragmas ---------------------------------------------------------------------------------
 
 
+@sqlite_only("SQLite pragmas; PostgreSQL has none of these settings")
 def test_a_connection_of_the_app_database_has_the_pragmas(app):
     db.close()
     with db.connection_context():
@@ -67,6 +69,7 @@ def test_every_request_connection_has_the_pragmas(tmp_path):
         assert db.is_closed()
 
 
+@sqlite_only("SQLite pragmas; PostgreSQL has none of these settings")
 def test_connections_in_other_threads_have_the_pragmas(app):
     results, errors = [], []
 
@@ -187,6 +190,7 @@ def test_an_old_database_is_upgraded_and_keeps_its_data(tmp_path):
         assert db.execute_sql("SELECT count(*) FROM schema_migration").fetchone()[0] == len(applied)
 
 
+@sqlite_only("reads sqlite_master; on PostgreSQL: test_postgres_schema.py (the schema is built once)")
 def test_migrate_is_idempotent(app):
     with db.connection_context():
         before = db.execute_sql("SELECT name, applied_at FROM schema_migration ORDER BY name").fetchall()
@@ -210,10 +214,12 @@ def test_restarting_the_app_keeps_the_data(tmp_path):
 # --- write transactions take the lock at BEGIN -----------------------------------------------
 
 
+@sqlite_only("BEGIN IMMEDIATE; on PostgreSQL: test_postgres_schema.py::test_a_write_transaction_waits_for_another")
 def test_the_database_begins_transactions_immediate(app):
     assert db.obj._lock_type == "IMMEDIATE"
 
 
+@sqlite_only("traces SQLite's statements; on PostgreSQL: test_postgres_schema.py (a write transaction waits)")
 def test_every_begin_in_an_admin_change_is_immediate(client, coordinator, monkeypatch):
     login(client, coordinator)
     statements = []
@@ -261,6 +267,7 @@ def _run_two_writers(database, prefix: str) -> list:
     return errors
 
 
+@sqlite_only("SQLite's 'database is locked'; on PostgreSQL: test_postgres_schema.py (concurrent appends)")
 def test_concurrent_read_then_write_transactions_do_not_fail(app, tmp_path):
     errors = _run_two_writers(db, "Immediate")
     assert errors == []
@@ -268,6 +275,7 @@ def test_concurrent_read_then_write_transactions_do_not_fail(app, tmp_path):
         assert Agency.select().where(Agency.name.startswith("Immediate")).count() == 2
 
 
+@sqlite_only("the control of the SQLite test above")
 def test_control_deferred_transactions_do_fail_the_same_way(app, tmp_path):
     # Shows the test above can fail: the same work with plain BEGIN hits "database is locked".
     deferred = SqliteDatabase(str(tmp_path / "marac.db"), pragmas=sqlite_pragmas(5000))
@@ -275,6 +283,7 @@ def test_control_deferred_transactions_do_fail_the_same_way(app, tmp_path):
     assert errors and all(isinstance(e, OperationalError) and "locked" in str(e) for e in errors)
 
 
+@sqlite_only("reads sqlite_master; on PostgreSQL the indexes are those of SQLite: test_postgres_schema.py")
 def test_audit_table_is_indexed_for_the_filters(app):
     with db.connection_context():
         indexes = {r[0] for r in db.execute_sql(
