@@ -106,6 +106,12 @@ class CaseRecord:
         return scored[-1] if scored else None
 
 
+# What the case page and its timeline show of joined rows: names only (not a user's password hash or second-factor
+# secret, nor an agency's agreement dates), which also keeps a page of entries cheap to read.
+_AGENCY = (Agency.id, Agency.name)
+_USER = (User.id, User.name, User.agency)
+
+
 def open_case(case: Case, user) -> CaseRecord:
     """Audit the view, then load the case page's people, links and risk history (fixed queries)."""
     with db.atomic():
@@ -125,7 +131,8 @@ def open_case(case: Case, user) -> CaseRecord:
             if all(c.id != link.case.id for c in bucket):
                 bucket.append(link.case)
     record.assessments = list(
-        Referral.select(Referral, Agency).join(Agency)
+        Referral.select(Referral.id, Referral.agency, Referral.submitted_at, Referral.instrument_id,
+                        Referral.score_total, Referral.band, Referral.criteria_met, *_AGENCY).join(Agency)
         .where((Referral.case == case) & Referral.status.in_(RECORDED_REFERRALS))
         .order_by(Referral.submitted_at, Referral.id))
     record.flag_until = flag_until(case, record.assessments)
@@ -236,27 +243,30 @@ def _parse_at(value) -> datetime:
 def _load(kind: str, ids: list[int]) -> dict:
     """The rows of one kind, by id, with what the timeline shows about them (one query)."""
     if kind == "referral":
-        query = Referral.select(Referral, Agency).join(Agency)
+        query = (Referral.select(Referral.id, Referral.case, Referral.agency, Referral.status, Referral.submitted_at,
+                                 Referral.score_total, Referral.band, Referral.criteria_met, Referral.is_repeat,
+                                 *_AGENCY).join(Agency))
     elif kind == "amendment":
-        query = (ReferralAmendment.select(ReferralAmendment, User, Agency)
+        query = (ReferralAmendment.select(ReferralAmendment, *_USER, *_AGENCY)
                  .join(User).join(Agency))
     elif kind == "listing":
-        query = Listing.select(Listing, Meeting).join(Meeting)
+        query = Listing.select(Listing, Meeting.id, Meeting.starts_at).join(Meeting)
     elif kind == "research":
-        query = Research.select(Research, Agency).join(Agency)
+        query = Research.select(Research, *_AGENCY).join(Agency)
     elif kind == "minutes":
-        query = CaseDiscussion.select(CaseDiscussion, Listing, Meeting).join(Listing).join(Meeting)
+        query = (CaseDiscussion.select(CaseDiscussion, Listing.id, Listing.meeting, Meeting.id, Meeting.starts_at)
+                 .join(Listing).join(Meeting))
     elif kind == "action":
-        query = Action.select(Action, Agency).join(Agency)
+        query = Action.select(Action, *_AGENCY).join(Agency)
     elif kind == "action_update":
-        query = (ActionUpdate.select(ActionUpdate, Action, Agency, User)
+        query = (ActionUpdate.select(ActionUpdate, Action.id, Action.owner_agency, *_AGENCY, *_USER)
                  .join(Action).join(Agency).switch(ActionUpdate).join(User, JOIN.LEFT_OUTER))
     elif kind == "note":
-        query = Note.select(Note, User, Agency).join(User).switch(Note).join(Agency)
+        query = Note.select(Note, *_USER, *_AGENCY).join(User).switch(Note).join(Agency)
     elif kind == "document":
-        query = Document.select(Document, User, Agency).join(User).switch(Document).join(Agency)
+        query = Document.select(Document, *_USER, *_AGENCY).join(User).switch(Document).join(Agency)
     else:
-        query = (CaseEvent.select(CaseEvent, User, Agency).join(User, JOIN.LEFT_OUTER)
+        query = (CaseEvent.select(CaseEvent, *_USER, *_AGENCY).join(User, JOIN.LEFT_OUTER)
                  .switch(CaseEvent).join(Agency, JOIN.LEFT_OUTER))
     model = query.model
     return {row.id: row for row in query.where(model.id.in_(ids))}
@@ -366,15 +376,15 @@ def search(user, *, number: str = "", name: str = "", date_of_birth: date | None
     if postcode.strip():
         key = postcode_key(postcode)
         person_conds.append(Person.postcode_key == key if len(key) >= 5 else _prefix(Person.postcode_key, key))
-    query = Case.select().where(visible_case_where(user))
+    # Only the columns the results show; ids as plain tuples (no model object per row).
+    query = Case.select(Case.id, Case.number, Case.status, Case.opened_at).where(visible_case_where(user))
     capped = False
     if person_conds:
-        persons = [p.id for p in Person.select(Person.id).where(
-            Person.deleted_at.is_null() & reduce(lambda a, b: a & b, person_conds)).limit(PERSON_LIMIT + 1)]
+        persons = [pid for (pid,) in Person.select(Person.id).where(
+            Person.deleted_at.is_null() & reduce(lambda a, b: a & b, person_conds)).limit(PERSON_LIMIT + 1).tuples()]
         capped = len(persons) > PERSON_LIMIT
-        case_ids = {cp.case_id for cp in CasePerson.select(CasePerson.case)
-                    .where(CasePerson.person.in_(persons[:PERSON_LIMIT]))}
-        query = query.where(Case.id.in_(list(case_ids)))
+        query = query.where(Case.id.in_(CasePerson.select(CasePerson.case)
+                                        .where(CasePerson.person.in_(persons[:PERSON_LIMIT]))))
     if number.strip():
         # Case numbers are stored in capitals (M-2026-0001): a range on the unique index.
         query = query.where(_prefix(Case.number, number.strip().upper()))
@@ -387,12 +397,24 @@ def search(user, *, number: str = "", name: str = "", date_of_birth: date | None
                      detail={"fields": used, "results": min(len(cases), SEARCH_LIMIT)}, user=user)
     people = {}
     if cases:
-        for cp in (CasePerson.select(CasePerson, Person).join(Person)
-                   .where(CasePerson.case.in_([c.id for c in cases[:SEARCH_LIMIT]]) & Person.deleted_at.is_null())):
-            people.setdefault(cp.case_id, []).append(cp)
+        # The people of every listed case in one query, as tuples of the columns shown.
+        for case_id, role, given, family, born in (
+                CasePerson.select(CasePerson.case, CasePerson.role, Person.given_name, Person.family_name,
+                                  Person.date_of_birth).join(Person)
+                .where(CasePerson.case.in_([c.id for c in cases[:SEARCH_LIMIT]]) & Person.deleted_at.is_null())
+                .tuples()):
+            people.setdefault(case_id, []).append(SearchPerson(role, f"{given} {family}".strip(), born))
     for c in cases:
-        c.search_people = sorted(people.get(c.id, []), key=lambda cp: PEOPLE_ORDER.get(cp.role, 9))
+        c.search_people = sorted(people.get(c.id, []), key=lambda sp: PEOPLE_ORDER.get(sp.role, 9))
     return SearchResult(cases[:SEARCH_LIMIT], len(cases) > SEARCH_LIMIT or capped)
+
+
+@dataclass(frozen=True, slots=True)
+class SearchPerson:
+    """A person as a search result lists them: role, name, date of birth."""
+    role: str
+    full_name: str
+    date_of_birth: date | None
 
 
 @dataclass

@@ -271,6 +271,37 @@ def test_search_is_audited_without_the_terms_and_htmx_gets_results_only(client, 
     assert len(audit_actions("case.search")) == 2
 
 
+def test_search_queries_do_not_grow_with_the_results(client, sign_in, world, monkeypatch):
+    """One query for the result list and one for their people, however many cases are found; the
+    reads come before the audit row's short write transaction (no write lock held while searching)."""
+    from marac.db import db
+
+    sign_in(world.coord)
+    counted = []
+    original = db.obj.execute_sql
+
+    def counting(sql, params=None, *a, **kw):
+        counted.append(sql)
+        return original(sql, params, *a, **kw)
+
+    def searched(n_more):
+        for i in range(n_more):
+            make_case(number=f"TC-MANY-{len(Case.select()):03}", people=[(world.perp, "perpetrator")])
+        counted.clear()
+        monkeypatch.setattr(db.obj, "execute_sql", counting)
+        body = search(client, name="Quentin Madeup").get_data(as_text=True)
+        monkeypatch.setattr(db.obj, "execute_sql", original)
+        return body, list(counted)
+
+    body_few, few = searched(2)
+    body_many, many = searched(20)
+    assert body_few.count('href="/cases/') < body_many.count('href="/cases/')
+    assert "23 cases found" in body_many and "Zoë Fictional-Smith" in body_many
+    assert len(few) == len(many), many
+    insert = next(i for i, sql in enumerate(many) if sql.startswith('INSERT INTO "audit_event"'))
+    assert any('FROM "case" AS' in sql for sql in many[:insert])  # the result list was read before it
+
+
 def test_search_terms_in_a_url_are_ignored(client, sign_in, world):
     """An old bookmark or a hand-made link with terms in its query searches nothing."""
     sign_in(world.coord)
