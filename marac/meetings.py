@@ -13,7 +13,7 @@ import json
 import math
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from io import BytesIO
 
 from peewee import Case as SqlCase
@@ -266,13 +266,30 @@ def _filled(value) -> bool:
     return _yes(value)
 
 
-def _find(data, keys: set, test) -> bool:
+FLAG_KEYS = PREGNANCY_KEYS | VULNERABLE_ADULT_KEYS | ACTIONS_REQUESTED_KEYS | HBV_KEYS
+
+
+def _flag_values(data) -> dict[str, list]:
+    """The values of every flag key (FLAG_KEYS) anywhere in the nested referral data: one walk of
+    the data for all the flags (the agenda board reads 40 referrals per request)."""
+    found: dict[str, list] = {}
+    stack = [data]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            for k, v in node.items():
+                if k in FLAG_KEYS:
+                    found.setdefault(k, []).append(v)
+                if isinstance(v, (dict, list)):
+                    stack.append(v)
+        elif isinstance(node, list):
+            stack.extend(v for v in node if isinstance(v, (dict, list)))
+    return found
+
+
+def _find(found: dict[str, list], keys: set, test) -> bool:
     """Whether any of these keys, anywhere in the nested referral data, has a value passing test."""
-    if isinstance(data, dict):
-        return any((k in keys and test(v)) or _find(v, keys, test) for k, v in data.items())
-    if isinstance(data, list):
-        return any(_find(v, keys, test) for v in data)
-    return False
+    return any(test(v) for k in keys for v in found.get(k, ()))
 
 
 def _json(text: str, default):
@@ -301,13 +318,14 @@ def referral_flags(referral: Referral | None) -> ReferralFlags:
     named = [p for p in data.get("people", []) if isinstance(p, dict) and p.get("role") == "child"] \
         if isinstance(data, dict) and isinstance(data.get("people"), list) else []
     children = len(named) or (1 if isinstance(data, dict) and _yes(data.get("has_children")) else 0)
+    found = _flag_values(data)
     return ReferralFlags(
         children=children,
         pregnant=(item is not None and _yes(answers.get(item) if isinstance(answers, dict) else None))
-        or _find(data, PREGNANCY_KEYS, _yes),
-        vulnerable_adult=_find(data, VULNERABLE_ADULT_KEYS, _yes),
-        actions_requested=_find(data, ACTIONS_REQUESTED_KEYS, _filled),
-        hbv=_find(data, HBV_KEYS, _yes),
+        or _find(found, PREGNANCY_KEYS, _yes),
+        vulnerable_adult=_find(found, VULNERABLE_ADULT_KEYS, _yes),
+        actions_requested=_find(found, ACTIONS_REQUESTED_KEYS, _filled),
+        hbv=_find(found, HBV_KEYS, _yes),
     )
 
 
@@ -442,10 +460,11 @@ def _make_lines(listings: list[Listing]) -> list[Line]:
               .order_by(Referral.submitted_at)):
         referrals.setdefault(r.case_id, []).append(r)
     people: dict[int, list[tuple[str, str, str]]] = {}
-    for cp in (CasePerson.select(CasePerson.case, CasePerson.role, Person.given_name, Person.family_name)
-               .join(Person).where(CasePerson.case.in_(case_ids) & Person.deleted_at.is_null())
-               .order_by(CasePerson.id)):
-        people.setdefault(cp.case_id, []).append((cp.role, cp.person.given_name, cp.person.family_name))
+    for case_id, role, given, family in (
+            CasePerson.select(CasePerson.case, CasePerson.role, Person.given_name, Person.family_name)
+            .join(Person).where(CasePerson.case.in_(case_ids) & Person.deleted_at.is_null())
+            .order_by(CasePerson.id).tuples()):
+        people.setdefault(case_id, []).append((role, given, family))
     lines = []
     for listing in listings:
         refs = referrals.get(listing.case_id, [])
@@ -794,6 +813,7 @@ class Board:
     may_reorder: bool
     research_done: int = 0
     research_expected: int = 0
+    grid: list = field(default_factory=list)  # (line, [research state per agency, in agencies' order])
 
     @property
     def counts(self) -> dict:
@@ -827,15 +847,6 @@ def sees_all_research(user) -> bool:
     return user.role in (COORDINATOR, CHAIR)
 
 
-def research_state(row, written_due: datetime) -> str:
-    """done / nothing / written / written_late for a research row (missing when there is none)."""
-    if row is None:
-        return "missing"
-    if row.written_submission:
-        return "written_late" if schedule.uk_local(row.updated_at) > written_due else "written"
-    return "nothing" if row.nothing_known else "done"
-
-
 def board(meeting: Meeting, user, *, audit_view: bool = True) -> Board:
     """Everything the agenda board shows, for this user, in a fixed number of queries; the view is
     audited with the cases shown (so 'who has looked at this case' includes agenda views)."""
@@ -848,28 +859,42 @@ def board(meeting: Meeting, user, *, audit_view: bool = True) -> Board:
     ids = [x.id for x in lines]
     written_due = written_info_due(meeting, values)
     invited: dict[int, set] = {}
-    rows = {}
+    states = {}
     if ids:
         for listing_id, agency_id in ListingInvite.select(ListingInvite.listing, ListingInvite.agency).where(
                 ListingInvite.listing.in_(ids)).tuples():
             invited.setdefault(listing_id, set()).add(agency_id)
-        query = (Research.select(Research.id, Research.listing, Research.agency, Research.nothing_known,
-                                 Research.written_submission, Research.updated_at)
+        # Whether written information came late is worked out by the database (stamps are naive UTC):
+        # no timestamp is read into Python for the hundreds of research rows of a 40-case agenda.
+        due_utc = written_due.replace(tzinfo=schedule.LONDON).astimezone(UTC).replace(tzinfo=None)
+        query = (Research.select(Research.listing, Research.agency, Research.nothing_known,
+                                 Research.written_submission, (Research.updated_at > due_utc).alias("late"))
                  .where(Research.listing.in_(ids)))
         if not all_research:
             query = query.where(Research.agency == user.agency_id)
-        rows = {(r.listing_id, r.agency_id): r for r in query}
+        # Plain database rows: the state needs no conversion, and peewee's per-row work would cost
+        # more than the query on a 40-case agenda.
+        for listing_id, agency_id, nothing_known, written, late in db.execute(query):
+            states[(listing_id, agency_id)] = (("written_late" if late else "written") if written
+                                               else "nothing" if nothing_known else "done")
     research = {}
+    grid = []
     done = expected = 0
+    agency_ids = [a.id for a in agencies]
     for line in lines:
-        for agency in agencies:
-            if line.kind == "closed" and agency.id not in invited.get(line.id, set()):
-                research[(line.id, agency.id)] = "na"
-                continue
-            state = research_state(rows.get((line.id, agency.id)), written_due)
-            research[(line.id, agency.id)] = state
-            expected += 1
-            done += state != "missing"
+        lid = line.id
+        closed_invited = invited.get(lid, set()) if line.kind == "closed" else None
+        row = []
+        for aid in agency_ids:
+            if closed_invited is not None and aid not in closed_invited:
+                state = "na"
+            else:
+                state = states.get((lid, aid), "missing")
+                expected += 1
+                done += state != "missing"
+            research[(lid, aid)] = state
+            row.append(state)
+        grid.append((line, row))
     requests_query = (MoveRequest.select(MoveRequest, Agency).join(Agency)
                       .where(MoveRequest.meeting == meeting.id).order_by(MoveRequest.created_at))
     if not all_research:
@@ -894,7 +919,7 @@ def board(meeting: Meeting, user, *, audit_view: bool = True) -> Board:
                    moves=sorted(per_agency.values(), key=lambda m: m.agency.name), move_requests=requests,
                    latest=latest, changed_by=changed_by, warnings=warnings, written_due=written_due,
                    may_reorder=may_reorder(user) and meeting.status == "planned",
-                   research_done=done, research_expected=expected)
+                   research_done=done, research_expected=expected, grid=grid)
     if audit_view:
         with db.atomic():
             audit.record("meeting.board_view", meeting, user=user,

@@ -162,3 +162,24 @@ def make_listing(meeting, case, position=None, kind="full", invited=(), **kw):
     for agency in invited:
         ListingInvite.create(listing=listing, agency=agency)
     return listing
+
+
+class CountQueries:
+    """with CountQueries() as q: ... then q.sql holds every statement sent to the database meanwhile."""
+
+    def __enter__(self):
+        from marac.db import db
+
+        self.sql, self._db = [], db.obj
+        self._original = self._db.execute_sql
+
+        def counting(sql, params=None, *a, **kw):
+            self.sql.append(sql)
+            return self._original(sql, params, *a, **kw)
+
+        self._db.execute_sql = counting
+        return self
+
+    def __exit__(self, *exc):
+        self._db.execute_sql = self._original
+        return False

@@ -2,11 +2,12 @@
 JavaScript, listing, research, move requests, circulation and the Word copies."""
 import io
 import json
+import re
 from datetime import date, datetime
 
 import pytest
 from docx import Document
-from marac_testing import make_agency, make_agenda_case, make_meeting, make_user
+from marac_testing import CountQueries, make_agency, make_agenda_case, make_meeting, make_user
 
 from marac import meetings
 from marac.models import AuditEvent, Listing, Meeting, MoveRequest, Research
@@ -337,3 +338,45 @@ def test_representative_cannot_change_a_listing(client, sign_in, setup):
     r = client.post(f"/meetings/{mid}/listings/{listing.id}", data={"kind": "information"})
     assert r.status_code == 403
     assert client.post(f"/meetings/{mid}/listings/{listing.id}/remove").status_code == 403
+
+
+def _grid(page: str) -> dict:
+    """The research grid as {case number: {agency name: cell text}}."""
+    grid = page.split('id="research-grid"')[1].split("</table>")[0]
+    agencies = re.findall(r'<th scope="col" class="govuk-table__header">([^<]*)</th>', grid)[1:]
+    rows = {}
+    for number, cells in re.findall(r'<th scope="row"[^>]*>.*?\d+\. ([^<]+)</a></th>(.*?)</tr>', grid, re.S):
+        texts = re.findall(r'<td class="govuk-table__cell marac-research marac-research--\w+">([^<]*)</td>', cells)
+        rows[number.strip()] = dict(zip(agencies, texts, strict=True))
+    return rows
+
+
+def test_research_grid_shows_each_agencys_state_for_each_case(client, sign_in, setup, coordinator, fake_clock):
+    first, second, closed = setup["listings"]
+    meetings.save_research(first, setup["rep_in"], nothing_known=True)
+    meetings.save_research(first, setup["rep_out"], victim_info="Known since 2025 (fictional)")
+    meetings.save_research(second, setup["rep_in"], victim_info="Letter (fictional)", written_submission=True)
+    fake_clock.current = datetime(2026, 11, 17, 9, 0)  # after the written-information deadline
+    meetings.save_research(second, setup["rep_out"], victim_info="Late letter (fictional)", written_submission=True)
+    sign_in(coordinator)
+    grid = _grid(body(client.get(f"/meetings/{setup['meeting'].id}")))
+    number = {x.id: Listing.get_by_id(x.id).case.number for x in setup["listings"]}
+    assert grid[number[first.id]] == {"Invited Test Agency": "Nothing known", "Other Test Agency": "Done"}
+    assert grid[number[second.id]] == {"Invited Test Agency": "Written information",
+                                       "Other Test Agency": "Written information (late)"}
+    assert grid[number[closed.id]] == {"Invited Test Agency": "Missing", "Other Test Agency": "Not invited"}
+
+
+def test_board_reads_a_fixed_number_of_queries_whatever_the_number_of_cases(setup, coordinator):
+    def queries():
+        with CountQueries() as counted:
+            board = meetings.board(setup["meeting"], coordinator, audit_view=False)
+        return len(counted.sql), len(board.lines)
+
+    few = queries()
+    for n in range(6):
+        listing = meetings.list_case(make_agenda_case(children=n % 2), user=coordinator)
+        meetings.save_research(listing, setup["rep_in"], nothing_known=True)
+    many = queries()
+    assert many[1] == few[1] + 6
+    assert many[0] == few[0]
