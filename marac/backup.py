@@ -236,6 +236,10 @@ def restore_database(backup_file: Path, to_folder: Path, running: Path | None = 
 def backup_command(args) -> int:
     """python app.py backup"""
     cfg = load_config()
+    from marac import postgres
+
+    if postgres.is_postgres_url(cfg.get("DATABASE_URL") or ""):
+        return postgres.backup_command(cfg)  # pg_dump (issue 12)
     try:
         result = backup_database(database_path(cfg), backup_folder(cfg), int(cfg["BACKUP_KEEP"]),
                                  key_file=key_path(cfg["INSTANCE_PATH"]))

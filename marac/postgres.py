@@ -12,9 +12,19 @@ SQLite stays the default. What differs on PostgreSQL, and only here:
   read-then-write (the audit chain's last hash, the next case number, a listing position) cannot
   race. PostgreSQL gets the same guarantee from a transaction-scoped advisory lock taken right after
   BEGIN (WRITE_LOCK), released by COMMIT or ROLLBACK. Reads outside a transaction do not wait.
+- Backup: `python app.py backup` runs pg_dump (custom format) into the backup folder; restore is
+  pg_restore into a new database (docs/POSTGRESQL.md).
 - The append-only audit log: PL/pgSQL triggers refuse UPDATE, DELETE and TRUNCATE with an integrity
   error, as SQLite's RAISE(ABORT) triggers do.
 """
+import os
+import re
+import shutil
+
+# pg_dump and pg_restore, found on PATH, run without a shell; the arguments are our own file names.
+import subprocess  # nosec B404
+from pathlib import Path
+
 from peewee import PostgresqlDatabase
 from playhouse.db_url import parse
 
@@ -100,3 +110,95 @@ def create_schema(database) -> None:
         database.execute_sql(sql)
     for sql in AUDIT_TRIGGERS:
         database.execute_sql(sql)
+
+
+# --- backup: pg_dump (python app.py backup, when DATABASE_URL is PostgreSQL) -----------------------
+
+DUMP_NAME = re.compile(r"^marac-(\d{8}T\d{6}Z)(?:-(\d+))?\.dump$")
+
+
+def _client_env(url: str) -> dict:
+    """The environment of pg_dump/pg_restore for this URL: the password never goes on a command line."""
+    params = connect_params(url)
+    env = dict(os.environ)
+    for key, name in (("host", "PGHOST"), ("port", "PGPORT"), ("user", "PGUSER"), ("password", "PGPASSWORD"),
+                      ("dbname", "PGDATABASE")):
+        if params.get(key) not in (None, ""):
+            env[name] = str(params[key])
+    return env
+
+
+def _tool(name: str) -> str:
+    found = shutil.which(name)
+    if not found:
+        raise RuntimeError(f"{name} not found: install the PostgreSQL client (Debian: postgresql-client)")
+    return found
+
+
+def list_dumps(folder: Path) -> list[Path]:
+    """The dumps in a folder, oldest first."""
+    if not folder.is_dir():
+        return []
+    keyed = [(m.group(1), int(m.group(2) or 0), p) for p in folder.iterdir() if (m := DUMP_NAME.match(p.name))]
+    return [p for *_, p in sorted(keyed)]
+
+
+def dump_database(url: str, folder: Path, keep: int, key_file: Path | None = None):
+    """pg_dump (custom format: one consistent snapshot while the app keeps serving) into
+    folder/marac-<UTC time>.dump; the archive must list back with pg_restore before it gets its
+    final name; the instance's second-factor key goes beside it; dumps beyond `keep` are deleted."""
+    from marac import clock
+    from marac.backup import BackupError, BackupResult, _copy_key, key_copy
+
+    if keep < 1:
+        raise BackupError("BACKUP_KEEP must be 1 or more")
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = clock.now().strftime("%Y%m%dT%H%M%SZ")
+    target, n = folder / f"marac-{stamp}.dump", 2
+    while target.exists():
+        target, n = folder / f"marac-{stamp}-{n}.dump", n + 1
+    partial = target.with_name(target.name + ".partial")
+    env = _client_env(url)
+    try:
+        if key_file is not None and Path(key_file).exists():
+            key_copy(target).unlink(missing_ok=True)
+            _copy_key(Path(key_file), key_copy(target))
+        done = subprocess.run([_tool("pg_dump"), "--format=custom", "--no-owner", "--file", str(partial)],  # noqa: S603  # nosec B603
+                              env=env, capture_output=True, text=True, timeout=3600)
+        if done.returncode != 0:
+            raise BackupError(f"pg_dump failed: {done.stderr.strip()}")
+        listed = subprocess.run([_tool("pg_restore"), "--list", str(partial)],  # noqa: S603  # nosec B603
+                                capture_output=True, text=True, timeout=600)
+        if listed.returncode != 0 or "TABLE DATA public audit_event" not in listed.stdout:
+            raise BackupError(f"the dump does not read back: {listed.stderr.strip()}")
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)
+        if not target.exists():
+            key_copy(target).unlink(missing_ok=True)
+    pruned = list_dumps(folder)[:-keep]
+    for path in pruned:
+        path.unlink()
+        key_copy(path).unlink(missing_ok=True)
+    return BackupResult(target, target.stat().st_size, pruned)
+
+
+def backup_command(cfg) -> int:
+    """python app.py backup, on PostgreSQL."""
+    from marac.backup import BackupError, _audit, backup_folder, key_copy
+    from marac.totp_key import key_path
+
+    try:
+        result = dump_database(cfg["DATABASE_URL"], backup_folder(cfg), int(cfg["BACKUP_KEEP"]),
+                               key_file=key_path(cfg["INSTANCE_PATH"]))
+    except (BackupError, RuntimeError, OSError, subprocess.SubprocessError) as exc:
+        print(f"Backup FAILED: {exc}")
+        return 2
+    print(f"Backup written (pg_dump) and read back: {result.path} ({result.size // 1024} KB).")
+    print(f"Restore it into a new, empty database: pg_restore --no-owner --dbname NEW_DATABASE {result.path}")
+    if key_copy(result.path).exists():
+        print(f"The second-factor key is beside it: {key_copy(result.path).name}. Keep the two together.")
+    if result.pruned:
+        print(f"Deleted {len(result.pruned)} older backup(s), keeping the newest {cfg['BACKUP_KEEP']}.")
+    _audit("system.backup", {"file": result.path.name, "pruned": len(result.pruned)})
+    return 0

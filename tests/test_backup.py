@@ -4,6 +4,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from postgres_testing import sqlite_only
 
 from marac import audit, backup, cli, create_app
 from marac.db import db
@@ -22,6 +23,7 @@ def count(path: Path, table: str) -> int:
         conn.close()
 
 
+@sqlite_only("the SQLite file and its backup API; on PostgreSQL: test_postgres_backup.py (pg_dump)")
 def test_backup_under_write_load_is_consistent_and_restores(app, factory, tmp_path):
     factory.user(role="coordinator", name="Casey Coordinator")
     stop = threading.Event()
@@ -77,6 +79,7 @@ def test_backup_under_write_load_is_consistent_and_restores(app, factory, tmp_pa
     assert client.get("/login").status_code == 200
 
 
+@sqlite_only("the SQLite file and its backup API; on PostgreSQL: test_postgres_backup.py (pg_dump)")
 def test_restore_refuses_an_existing_or_running_database(app, tmp_path):
     made = backup.backup_database(db_file(app), tmp_path / "b", keep=3)
     with pytest.raises(backup.BackupError, match="configured to serve"):
@@ -97,6 +100,7 @@ def test_restore_refuses_a_damaged_backup(app, tmp_path):
     assert not (tmp_path / "x" / "marac.db").exists()
 
 
+@sqlite_only("the SQLite file and its backup API; on PostgreSQL: test_postgres_backup.py (pg_dump)")
 def test_prune_keeps_the_newest(tmp_path, fake_clock, app):
     folder = tmp_path / "backups"
     for _ in range(4):
@@ -112,6 +116,7 @@ def test_prune_keeps_the_newest(tmp_path, fake_clock, app):
     assert (folder / "notes.txt").exists() and len(backup.list_backups(folder)) == 1
 
 
+@sqlite_only("the SQLite file and its backup API; on PostgreSQL: test_postgres_backup.py (pg_dump)")
 def test_check_finds_broken_foreign_keys_and_damage(app, tmp_path):
     path = db_file(app)
     assert backup.check_database(path) == []

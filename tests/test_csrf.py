@@ -95,9 +95,7 @@ def get_routes(app):
 
 def snapshot() -> dict:
     """Every table's rows, except the audit log (which reading is allowed to grow)."""
-    tables = [r[0] for r in db.execute_sql(
-        "SELECT name FROM sqlite_master WHERE type='table' AND name NOT IN ('audit_event') "
-        "AND name NOT LIKE 'sqlite_%' ORDER BY name")]
+    tables = [t for t in db.get_tables() if t != "audit_event" and not t.startswith("sqlite_")]
     return {t: db.execute_sql(f'SELECT * FROM "{t}" ORDER BY 1').fetchall() for t in tables}  # noqa: S608
 
 

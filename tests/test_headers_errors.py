@@ -4,7 +4,7 @@ import re
 
 import pytest
 from marac_testing import TEST_PASSWORD, login
-from peewee import OperationalError
+from peewee import DatabaseError
 
 from marac import ConfigError, create_app
 from marac.db import db
@@ -133,7 +133,7 @@ def test_a_database_error_is_not_swallowed_in_testing(app):
     def sql():
         db.execute_sql("SELECT 1 FROM no_such_table")
 
-    with pytest.raises(OperationalError):
+    with pytest.raises(DatabaseError):  # SQLite: OperationalError; PostgreSQL: ProgrammingError
         app.test_client().get("/__test/sql")
 
 
