@@ -183,3 +183,45 @@ class CountQueries:
     def __exit__(self, *exc):
         self._db.execute_sql = self._original
         return False
+
+
+class AuditWriter:
+    """A thread appending audit rows through the app's write path (one transaction each, chained),
+    until stop(): the write load of the backup tests. `written` counts the rows, `errors` collects
+    what went wrong."""
+
+    def __init__(self):
+        import threading
+
+        self.written: list[int] = []
+        self.errors: list[Exception] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run)
+
+    def _run(self):
+        from marac import audit
+        from marac.db import db
+
+        try:
+            with db.connection_context():
+                for n in range(5000):  # bounded, whatever happens to the main thread
+                    if self._stop.is_set():
+                        break
+                    with db.atomic():
+                        audit.record("test.write", object_type="load", object_id=n)
+                    self.written.append(n)
+        except Exception as exc:  # noqa: BLE001 reported by the test
+            self.errors.append(exc)
+
+    def start(self, at_least: int = 50):
+        """Start, and return once `at_least` rows are written."""
+        self._thread.start()
+        while len(self.written) < at_least and self._thread.is_alive():
+            self._stop.wait(0.01)
+        return self
+
+    def stop(self) -> bool:
+        """Stop; True when the thread ended without an error."""
+        self._stop.set()
+        self._thread.join(timeout=30)
+        return not self.errors and not self._thread.is_alive()

@@ -1,9 +1,9 @@
 """Backup under write load, restore into a fresh folder, check, prune, and the commands."""
 import sqlite3
-import threading
 from pathlib import Path
 
 import pytest
+from marac_testing import AuditWriter
 from postgres_testing import sqlite_only
 
 from marac import audit, backup, cli, create_app
@@ -26,34 +26,12 @@ def count(path: Path, table: str) -> int:
 @sqlite_only("the SQLite file and its backup API; on PostgreSQL: test_postgres_backup.py (pg_dump)")
 def test_backup_under_write_load_is_consistent_and_restores(app, factory, tmp_path):
     factory.user(role="coordinator", name="Casey Coordinator")
-    stop = threading.Event()
-    written = []
-    errors = []
-
-    def writer():
-        # The app's own write path: BEGIN IMMEDIATE, an audit row chained to the previous one.
-        try:
-            with db.connection_context():
-                for n in range(5000):  # bounded, whatever happens to the main thread
-                    if stop.is_set():
-                        break
-                    with db.atomic():
-                        audit.record("test.write", object_type="load", object_id=n)
-                    written.append(n)
-        except Exception as exc:  # noqa: BLE001 reported below
-            errors.append(exc)
-
-    thread = threading.Thread(target=writer)
-    thread.start()
+    writer = AuditWriter().start()
     try:
-        while len(written) < 50:
-            threading.Event().wait(0.01)
         results = [backup.backup_database(db_file(app), tmp_path / "backups", keep=10) for _ in range(3)]
     finally:
-        stop.set()
-        thread.join(timeout=30)
-    assert not errors and not thread.is_alive()
-    assert len(written) > 50
+        assert writer.stop(), writer.errors
+    assert len(writer.written) > 50
     sizes = []
     for result in results:
         assert backup.check_database(result.path) == []

@@ -2,8 +2,8 @@
 pg_restore reads back into a new database where the app starts and the audit chain is intact, the
 second-factor key beside it, old dumps pruned, the backup audited. The SQLite backup: test_backup.py."""
 import subprocess
-import threading
 
+from marac_testing import AuditWriter
 from postgres_testing import admin_connection, database_url, postgres_only
 
 from marac import audit, cli, create_app, postgres
@@ -41,31 +41,11 @@ def drop(name: str):
 def test_a_dump_under_write_load_restores_with_an_intact_chain(app, factory, tmp_path):
     factory.user(role="coordinator", name="Casey Coordinator")
     url = app.config["DATABASE_URL"]
-    stop = threading.Event()
-    written, errors = [], []
-
-    def writer():
-        try:
-            with db.connection_context():
-                for n in range(5000):
-                    if stop.is_set():
-                        break
-                    with db.atomic():
-                        audit.record("test.write", object_type="load", object_id=n)
-                    written.append(n)
-        except Exception as exc:  # noqa: BLE001 reported below
-            errors.append(exc)
-
-    thread = threading.Thread(target=writer)
-    thread.start()
+    writer = AuditWriter().start()
     try:
-        while len(written) < 50:
-            threading.Event().wait(0.01)
         results = [postgres.dump_database(url, tmp_path / "backups", keep=10) for _ in range(2)]
     finally:
-        stop.set()
-        thread.join(timeout=30)
-    assert not errors and not thread.is_alive()
+        assert writer.stop(), writer.errors
     with db.connection_context():
         live = AuditEvent.select().count()
     name = f"{url.rsplit('/', 1)[1]}_restored"
