@@ -421,7 +421,8 @@ def review_action(meeting_id, action_id):
     forms = _review_forms(all_items)
     forms[action_id] = form
     ctx.update(items=all_items, forms=forms, item=item, form=form, error=error,
-               oob_status=oob_status if not error and form.errors == {} and item.review else "")
+               oob_status=f"Review not recorded: {error}" if error
+               else oob_status if form.errors == {} and item.review else "")
     return htmx.render("meeting_run/review.html", "meeting_run/_review_item.html", **ctx)
 
 

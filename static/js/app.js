@@ -54,20 +54,28 @@ document.addEventListener('htmx:afterSettle', (evt) => {
 
 // When a swap removes the element that had focus (the button of a row replaced by its new state, a
 // form inside the region it refreshes), the browser puts focus back on <body> and a keyboard user
-// starts again from the top of the page. Move it to the new content instead: its status message
-// (read out on focus), or else the swapped element itself. Only for the request's own target, not
-// for out-of-band updates, and after the handlers above (error summary, the meeting screen's form).
+// starts again from the top of the page. Move it to the new content instead: the first field with an
+// error (its label and error message are read out), else its status message, else the swapped element
+// itself (the meeting screen's data-focus-after-swap, where a page marks its own choice, comes first). Only for the request's own target, not for out-of-band updates, and after the handlers
+// above (error summary, the meeting screen's form).
 document.addEventListener('htmx:afterSettle', (evt) => {
   const elt = evt.target
   const target = evt.detail && evt.detail.target
   if (!(elt instanceof Element) || !elt.isConnected || !target || (target !== elt && (!elt.id || target.id !== elt.id))) {
     return
   }
+  if (elt.querySelector('.govuk-error-summary')) {
+    return // focusErrorSummary has focused it
+  }
   const active = document.activeElement
-  if (active && active !== document.body && active.isConnected) {
+  const lost = !active || active === document.body || !active.isConnected
+  // A form sent back with an error: its first wrong field, even where htmx has put focus back on the
+  // button that sent it (a button with an id keeps focus across the swap).
+  const wrong = elt.querySelector('.govuk-form-group--error :is(input:not([type=hidden]), select, textarea)')
+  if (!lost && !(wrong && elt.contains(active))) {
     return
   }
-  const into = elt.querySelector('[data-focus-after-swap], [role=status], [role=alert]') || elt
+  const into = wrong || elt.querySelector('[data-focus-after-swap], [role=status], [role=alert]') || elt
   if (!into.matches('a[href], button, input, select, textarea, [tabindex]')) {
     into.setAttribute('tabindex', '-1')
     into.addEventListener('blur', () => into.removeAttribute('tabindex'), { once: true })

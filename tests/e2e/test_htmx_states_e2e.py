@@ -140,10 +140,16 @@ def test_coordinator_desk(desk, signed_in, assert_accessible, announced):
         assert_accessible(page)
     assert sorted(m.status for m in PersonMatch.select()) == ["confirmed", "rejected"]
 
-    # reports/_report.html: a new period replaces the form and the report.
+    # reports/_report.html: a new period replaces the form and the report; a wrong year is an error.
     page.goto("/reports/")
-    with announced(page, "#report-page"):
+    with announced(page, "#report-page .govuk-error-summary", how=("focus",)):
         page.get_by_label("A year").check()
+        page.locator("#year").fill("1066")
+        page.get_by_role("button", name="Show the report").click()
+        expect(page.locator("#report-page .govuk-error-summary")).to_be_visible()
+    assert_accessible(page)
+    page.locator("#year").fill(str(clock.now().year))
+    with announced(page, "#report-page"):
         page.get_by_role("button", name="Show the report").click()
         expect(page).to_have_url(re.compile(r"period=year"))
     assert_accessible(page)
@@ -221,6 +227,11 @@ def test_meeting_screens(meeting_world, signed_in, assert_accessible, announced)
     # meeting_run/_review_item.html: the outstanding action's review, recorded in place.
     page.goto(run + "/review")
     card = page.locator(f"#action-{s['old_action'].id}")
+    with announced(page, f"#action-{s['old_action'].id}", how=("focus",)):  # the error state first
+        card.get_by_role("button", name="Record").click()
+        expect(card.locator(".govuk-error-message").first).to_be_visible()
+    expect(card.locator(".govuk-form-group--error").first.locator("input").first).to_be_focused()
+    assert_accessible(page)
     with announced(page, "#review-status", how=("live",)):
         card.get_by_role("radio", name="Done").check()
         card.get_by_label("Reason").fill("Fitted last week (fictional)")
@@ -258,9 +269,14 @@ def test_meeting_screens(meeting_world, signed_in, assert_accessible, announced)
         expect(std.get_by_role("button", name="Record standard actions")).to_be_visible()
     assert_accessible(page)
 
-    # meeting_run/_actions.html: an action added in place; focus goes back to the form's first field.
+    # meeting_run/_actions.html: an empty action is refused (the error summary takes focus); one added
+    # in place sends focus back to the form's first field.
     added = Action.select().where(Action.listing == s["listings"][0].id).count()
     form = page.locator("form.marac-action-form")
+    with announced(page, "#case-actions .govuk-error-summary", how=("focus",)):
+        form.get_by_role("button", name="Add action").click()
+        expect(page.locator("#case-actions .govuk-error-summary")).to_be_visible()
+    assert_accessible(page)
     with announced(page, "#actions-status", how=("live",)):
         form.get_by_label("Owner agency").select_option(label="Anytown Homes")
         form.get_by_label("What the agency will do").fill("Change the locks (fictional)")
