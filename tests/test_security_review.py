@@ -411,3 +411,47 @@ def test_each_view_of_a_case_or_person_adds_one_complete_audit_row(app, fake_clo
                     row.ip) == (fake_clock(), coordinator.id, "coordinator", coordinator.agency_id, action,
                                 object_type, str(object_id), "10.1.2.3")
             assert len(row.request_id) == 32
+
+
+# --- 11: a refusal by role reveals nothing about the object -----------------------------------------
+
+
+@pytest.mark.parametrize("app_config", [{"REQUIRE_SECOND_FACTOR": False}])
+@pytest.mark.parametrize("role", ["X", "F", "G", "O"])
+def test_a_403_on_an_object_route_is_the_same_for_any_id(app, fake_clock, role):
+    """docs/SECURITY-TESTS.md, check 11: role refusals (403) on routes naming an object are kept because,
+    for a user who may not see the object, they are decided before the object is looked up: the answer
+    for the seeded object and for an id that does not exist is the same status and the same page, so a
+    403 says nothing about whether the object exists or what it holds. Walks every route of
+    app.url_map with an object id, GET and POST, full page and htmx, for the other agency's
+    representative, both referrers and the observer (none of whom may see the seeded case)."""
+    from security_world import build_world, signed_in_client, url_for_rule
+    from test_access_matrix import _requests, _without_tokens
+
+    world = build_world(app)
+    missing = {k: (999999 if isinstance(value, int) else value) for k, value in world.values.items()}
+    client = signed_in_client(app, world, role)
+    refused = []
+    for endpoint, method, rule in _requests(app):
+        if not any(isinstance(world.values.get(name), int) for name in rule.arguments):
+            continue
+        for headers in ({}, {"HX-Request": "true"}):
+            answers = []
+            for values in (world.values, missing):
+                client.get("/")  # shows (and so clears) any message flashed by an earlier request
+                r = client.open(url_for_rule(rule, values), method=method, headers=headers,
+                                data={} if method == "POST" else None)
+                r.close()
+                answers.append(r)
+            real, other = answers
+            if real.status_code == 403:
+                assert other.status_code == 403, (endpoint, method, other.status_code)
+                assert _without_tokens(real) == _without_tokens(other), (endpoint, method)
+                refused.append((endpoint, method))
+            elif real.status_code == 404:
+                # Refused as if absent: exactly the answer for an id that does not exist.
+                assert other.status_code == 404 and _without_tokens(real) == _without_tokens(other), (endpoint,
+                                                                                                      method)
+    assert refused, "this role is refused by role somewhere (the walk would otherwise prove nothing)"
+    if role == "X":
+        assert {("governance.person", "GET"), ("governance.subject_access_export", "POST")} <= set(refused)
