@@ -4,12 +4,14 @@ Object getters (get_<thing>_or_404) return the object or abort, checking role an
 not just sign-in. A user who may not see an object gets 404, so its existence is not revealed.
 """
 from functools import wraps
+from types import SimpleNamespace
 
 from flask import abort
 from flask_login import current_user, login_required
 
 from marac import audit
 from marac.db import db
+from marac.prepared import Prepared
 
 COORDINATOR = "coordinator"
 CHAIR = "chair"
@@ -129,10 +131,26 @@ def get_referral_or_404(referral_id: int, user=None):
     from marac.models import Referral
 
     user = user or current_user._get_current_object()
-    referral = visible_referrals(user).where(Referral.id == referral_id).first()
+    if user.role == COORDINATOR:
+        referral = _ANY_REFERRAL.first(referral_id)
+    else:
+        referral = (_CHAIR_REFERRAL if user.role == CHAIR else _OWN_REFERRAL).first(referral_id, user.id)
     if referral is None:
         deny(404, object_type="referral", object_id=referral_id)
     return referral
+
+
+def _visible_referral(role: str):
+    """visible_referrals(user).where(id) for a role, compiled once (marac.prepared): every referral page asks."""
+    def build(referral_id, user_id=None):
+        from marac.models import Referral
+
+        return visible_referrals(SimpleNamespace(role=role, id=user_id)).where(Referral.id == referral_id).limit(1)
+
+    return Prepared(build, *((Prepared.INT,) if role == COORDINATOR else (Prepared.INT, Prepared.INT)))
+
+
+_ANY_REFERRAL, _CHAIR_REFERRAL, _OWN_REFERRAL = (_visible_referral(r) for r in (COORDINATOR, CHAIR, "own"))
 
 
 def get_inbox_referral_or_404(referral_id: int, user=None):

@@ -12,12 +12,14 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
 from peewee import JOIN
 
 from marac import audit
 from marac.db import db
 from marac.models import BoroughInstrument, User
+from marac.prepared import Prepared
 from marac.risk import (
     BUILTIN_INSTRUMENTS,
     COUNT_YES,
@@ -56,16 +58,31 @@ class VersionInfo:
 
 
 def _load(row: BoroughInstrument) -> Instrument:
-    # Rows were validated when saved; from_dict checks again so a hand-edited row fails loudly.
-    return Instrument.from_dict(json.loads(row.json))
+    return _parsed(row.json)
+
+
+@lru_cache(maxsize=32)
+def _parsed(text: str) -> Instrument:
+    # Rows were validated when saved; from_dict checks again so a hand-edited row fails loudly. A saved
+    # version never changes, so parsing and checking one text once per process is enough.
+    return Instrument.from_dict(json.loads(text))
+
+
+def _stored(instrument_id, version=None):
+    query = BoroughInstrument.select().where(BoroughInstrument.instrument_id == instrument_id)
+    if version is not None:
+        query = query.where(BoroughInstrument.version == version)
+    return query.order_by(BoroughInstrument.version.desc()).limit(1)
+
+
+# Every referral page and score asks for the panel's instrument: compiled once (marac.prepared).
+_LATEST = Prepared(_stored, Prepared.TEXT)
+_VERSION = Prepared(_stored, Prepared.TEXT, Prepared.INT)
 
 
 def find(instrument_id: str, version: int | None = None) -> Instrument | None:
     """A stored borough version: the latest, or exactly `version`; None when not stored."""
-    query = BoroughInstrument.select().where(BoroughInstrument.instrument_id == instrument_id)
-    if version is not None:
-        query = query.where(BoroughInstrument.version == version)
-    row = query.order_by(BoroughInstrument.version.desc()).first()
+    row = _LATEST.first(instrument_id) if version is None else _VERSION.first(instrument_id, int(version))
     return _load(row) if row is not None else None
 
 

@@ -14,6 +14,7 @@ from peewee import OperationalError
 from marac import clock
 from marac.db import db
 from marac.models import Agency, User, UserSession
+from marac.prepared import Prepared
 
 SID_KEY = "sid"
 # last_seen is written at most this often, so reading pages does not mean a write per request.
@@ -42,8 +43,11 @@ def current_record():
     token = session.get(SID_KEY)
     if not token:
         return None
-    return (UserSession.select(UserSession, User, Agency).join(User).join(Agency)
-            .where(UserSession.token_hash == _digest(token)).first())
+    return _BY_TOKEN.first(_digest(token))
+
+
+_BY_TOKEN = Prepared(lambda token_hash: UserSession.select(UserSession, User, Agency).join(User).join(Agency)
+                     .where(UserSession.token_hash == token_hash).limit(1), Prepared.TEXT)
 
 
 def load_user(user_id: str):
