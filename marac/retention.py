@@ -16,7 +16,7 @@ from datetime import date
 
 from flask import current_app
 
-from marac import audit, clock, settings
+from marac import audit, clock, postgres, settings
 from marac.db import db, is_sqlite
 from marac.models import (
     Action,
@@ -231,6 +231,9 @@ def delete(case: Case, user, reason: str) -> RetentionDecision:
     if is_sqlite():
         # Old copies of the changed pages must not linger in the write-ahead log.
         db.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    elif db.transaction_depth() == 0:
+        # PostgreSQL keeps old row versions in the pages until the table is rewritten (issue 12).
+        postgres.rewrite_tables(db)
     return row
 
 

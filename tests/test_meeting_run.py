@@ -561,7 +561,7 @@ def test_the_tables_match_the_models(app):
 
     with db.connection_context():
         for model in (MeetingRecord, Attendance, CaseDiscussion, SharedInfo, ActionReview, MinutesAmendment):
-            columns = {row[1] for row in db.execute_sql(f'PRAGMA table_info("{model._meta.table_name}")')}
+            columns = {c.name for c in db.get_columns(model._meta.table_name)}
             assert columns == {f.column_name for f in model._meta.sorted_fields}, model
 
 
