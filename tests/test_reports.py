@@ -404,6 +404,21 @@ def test_a_report_asked_for_by_many_at_once_is_worked_out_once(app, s, monkeypat
     assert len(audit_rows("report.view")) == 4  # each view is still audited
 
 
+def test_the_period_picker_shows_each_querys_own_choice(client, sign_in, s):
+    """The picker's markup is kept per query string: each query shows its own values, errors are not kept."""
+    sign_in(s.coordinator)
+    custom = "period=custom&start=1&start=4&start=2026&end=30&end=6&end=2026"
+    for _ in range(2):
+        page = client.get(f"/reports/?{Q2_ARGS}").get_data(as_text=True)
+        assert re.search(r'value="quarter" checked', page) and '<option value="2" selected>' in page
+        page = client.get(f"/reports/?{custom}").get_data(as_text=True)
+        assert re.search(r'value="custom" checked', page)
+        assert 'id="start-month" name="start" type="text" value="4"' in page
+    bad = "period=custom&start=1&start=7&start=2026&end=30&end=6&end=2026"
+    for _ in range(2):
+        assert "govuk-error-summary" in client.get(f"/reports/?{bad}").get_data(as_text=True)
+
+
 def test_cases_page_lists_numbers_for_the_figure(client, sign_in, s):
     sign_in(s.coordinator)
     r = client.get(f"/reports/cases?figure=late&agency={s.police.id}&{Q2_ARGS}")

@@ -74,6 +74,36 @@ def _report_body(period: reports.Period, fresh: bool) -> Markup:
     return body
 
 
+# At most this many period pickers are kept (their markup depends on the query string, which anyone can vary).
+FORMS_KEPT = 64
+
+
+def _period_form_html(form: PeriodForm) -> Markup:
+    """The period picker rendered. A valid one is kept as long as a report: its markup depends only on
+    the query string (a GET form, no CSRF token) and the day, and the GOV.UK component macros that
+    render its radios and date inputs cost several times the rest of a cached report's page."""
+    def render() -> Markup:
+        # Our own template's output, escaped as it was rendered.
+        return Markup(render_template("reports/_period_form.html", form=form))  # noqa: S704  # nosec B704
+
+    if form.errors:
+        return render()
+    cache = current_app.extensions.setdefault("marac_report_forms", {})
+    key = (tuple(sorted((k, tuple(v)) for k, v in request.args.lists() if k != "fresh")), actions.today())
+    now = time.monotonic()
+    with _cache_lock:
+        for old in [k for k, (at, _) in cache.items() if now - at > CACHE_SECONDS]:
+            del cache[old]
+        hit = cache.get(key)
+    if hit is not None:
+        return hit[1]
+    html = render()
+    with _cache_lock:
+        if len(cache) < FORMS_KEPT:
+            cache[key] = (now, html)
+    return html
+
+
 @bp.get("/")
 @roles_required(*REPORT_ROLES)
 def index():
@@ -82,7 +112,8 @@ def index():
     body = _report_body(period, fresh=bool(request.args.get("fresh"))) if period else None
     if period:
         reports.record_view(_user(), period)
-    return htmx.render("reports/index.html", "reports/_report.html", form=form, report_body=body)
+    return htmx.render("reports/index.html", "reports/_report.html", form=form, report_body=body,
+                       period_form=_period_form_html(form))
 
 
 @bp.get("/export/<key>.xlsx")
