@@ -239,23 +239,27 @@ FOCUS_DESCRIPTION = """() => {
   if (!el || el === document.body || el === document.documentElement) return null
   const label = (el.labels && el.labels[0] && el.labels[0].textContent) || el.getAttribute('aria-label')
     || el.textContent || ''
-  return `<${el.tagName.toLowerCase()}${el.id ? '#' + el.id : ''}> ${label.trim().replace(/\\s+/g, ' ').slice(0, 60)}`
+  const r = el.getBoundingClientRect()
+  const seen = r.width > 1 && r.height > 1 && getComputedStyle(el).visibility !== 'hidden' ? '' : 'UNSEEN '
+  const name = `<${el.tagName.toLowerCase()}${el.id ? '#' + el.id : ''}>`
+  return `${seen}${name} ${label.trim().replace(/\\s+/g, ' ').slice(0, 60)}`
 }"""
 
 
 def focused(page) -> str:
-    """A short description of the focused element; fails when focus is nowhere (on the body): a keyboard
-    user would then have to start again from the top of the page."""
+    """A short description of the focused element; fails when focus is nowhere (on the body: a keyboard
+    user would then start again from the top of the page) or on an element that cannot be seen."""
     description = page.evaluate(FOCUS_DESCRIPTION)
     assert description, f"focus is lost (on the body) at {page.url}"
+    assert not description.startswith("UNSEEN"), f"focus is on an element that cannot be seen: {description}"
     return description
 
 
 @pytest.fixture
 def tab_to():
     """Return tab_to(page, locator, max_presses=80, key="Tab") -> Locator: press Tab (or key, e.g.
-    "Shift+Tab") until `locator` has focus, checking after each press that focus is on an element
-    (never lost on the body). Fails naming the elements passed when it is not reached."""
+    "Shift+Tab") until `locator` has focus, checking after each press that focus is on an element that
+    can be seen (never lost on the body). Fails naming the elements passed when it is not reached."""
 
     def press_until(page, locator, max_presses=80, key="Tab"):
         passed = []
@@ -266,6 +270,7 @@ def tab_to():
                 return locator
             if passed:
                 assert description, f"focus is lost (on the body) after {key} at {page.url}, after " + passed[-1]
+                assert not description.startswith("UNSEEN"), f"focus cannot be seen at {page.url}: {description}"
             passed.append(description or "(page)")
             page.keyboard.press(key)
         pytest.fail(f"{locator} not reached with {max_presses} x {key} at {page.url}; focus went through:\n  "
