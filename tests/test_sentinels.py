@@ -85,6 +85,35 @@ def test_restricted_fields_and_personal_urls(app, seeded, role):
     assert urls
     bad = [u for u in urls if personal_data_in(u)]
     assert not bad, bad
+    # A GET form's fields go into the URL: no free text there, only the numbers, dates and years
+    # listed here (anything else, such as a name, posts instead).
+    typed = {name for _, text in received for name in get_form_text_fields(text)}
+    assert typed <= GET_FORM_TEXT_FIELDS, typed - GET_FORM_TEXT_FIELDS
+    if role == "C":  # the audit log's and the reports' filters are found: the check is not vacuous
+        assert {"object_id", "date_from", "year"} <= typed, typed
+
+
+GET_FORM = re.compile(r"<form\b(?![^>]*method=\"post\")[^>]*>.*?</form>", re.S | re.I)
+TEXT_FIELD = re.compile(r"<(?:input\b(?![^>]*type=\"(?:hidden|radio|checkbox|submit|button)\")|textarea\b)[^>]*>", re.I)
+# Dates (day, month, year share a name), years and the audit log's digits-only object number.
+GET_FORM_TEXT_FIELDS = {"date_from", "date_to", "start", "end", "year", "object_id"}
+
+
+def get_form_text_fields(html: str) -> set[str]:
+    """Names of the text inputs and text areas of the GET forms in a page."""
+    names = set()
+    for form in GET_FORM.findall(html):
+        for field_tag in TEXT_FIELD.findall(form):
+            name = re.search(r'name="([^"]*)"', field_tag)
+            names.add(name.group(1) if name else "(no name)")
+    return names
+
+
+def test_the_get_form_check_would_catch_a_name_field():
+    page = ('<form method="get"><input name="year" type="text"><input class="x" name="name" type="text"></form>'
+            '<form method="post" action="/cases/"><input name="postcode" type="text"></form>'
+            '<form action="/x"><textarea name="filter"></textarea><input type="hidden" name="v"></form>')
+    assert get_form_text_fields(page) == {"year", "name", "filter"}
 
 
 def personal_data_in(url: str) -> bool:
