@@ -455,3 +455,46 @@ def test_a_403_on_an_object_route_is_the_same_for_any_id(app, fake_clock, role):
     assert refused, "this role is refused by role somewhere (the walk would otherwise prove nothing)"
     if role == "X":
         assert {("governance.person", "GET"), ("governance.subject_access_export", "POST")} <= set(refused)
+
+
+# --- 25: the output of the server as deployed holds no secret -----------------------------------------
+
+
+def test_the_running_server_prints_no_password_session_id_or_csrf_token(tmp_path):
+    """The real waitress process (bench/server.py, instance/config.py as deployed): a wrong password, a
+    sign-in, a case page, posts with no and with a forged CSRF token, an unknown page; then nothing the
+    process printed (stdout and stderr) holds the passwords, the session cookie or a CSRF token. (TOTP
+    codes and secrets: test_totp.py, in-process, through the same logging.)"""
+    import secrets
+
+    from bench.drills.common import prepare
+    from bench.server import Browser
+
+    borough = prepare(tmp_path)
+    email = borough.facts["users"]["coordinator"][0]
+    password = borough.facts["users"]["password"]
+    wrong = "wrong-" + secrets.token_hex(8)
+    forged = "forged-" + secrets.token_hex(8)
+    server = borough.server()
+    server.start()
+    try:
+        browser = Browser(server.address)
+        browser.get("/login")
+        assert browser.post("/login", {"email": email, "password": wrong}).status == 200
+        browser.login(email, password)
+        tokens = {browser.csrf}
+        cookies = set(browser.cookies.values())
+        browser.get(borough.urls["case"])
+        tokens.add(browser.csrf)
+        note = {"category": "contact", "text": "Fictional note"}
+        assert browser.post(borough.urls["note_new"], note, csrf=False).status == 400
+        assert browser.post(borough.urls["note_new"], {**note, "csrf_token": forged}).status == 400
+        assert browser.get("/no-such-page").status == 404
+        browser.post("/logout")
+        browser.close()
+    finally:
+        server.stop()
+    output = server.output()
+    assert "Serving on" in output  # the capture works
+    for secret in {password, wrong, forged, *tokens, *cookies} - {None, ""}:
+        assert secret not in output
