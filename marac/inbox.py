@@ -220,8 +220,8 @@ def build_items(referrals: list) -> list[InboxItem]:
     """InboxItems with every flag, for any list of submitted referrals, in a fixed number of queries."""
     if not referrals:
         return []
-    rules = panel_rules()
     values = settings.all_settings()
+    rules = settings.panel_rules(values)
     anchor = values.get("repeat_anchor", "referral")
     police_by = values.get("qa_police_by", "chair")
     prefixes = [p.strip().upper() for p in values.get("borough_postcode_prefixes") or [] if p.strip()]
@@ -268,16 +268,16 @@ def _history(person_ids: set) -> dict[int, _History]:
                    & Referral.submitted_at.is_null(False))
             .order_by(ReferralPerson.position, ReferralPerson.id))
     history: dict[int, _History] = {}
-    for row in rows:
-        r = row.referral
-        h = history.get(r.id)
+    # Plain tuples: every earlier referral of everyone on the page, no model object per row.
+    for _referral_id, person_id, role, referral_id, status, submitted_at, case_id, source in rows.tuples():
+        h = history.get(referral_id)
         if h is None:
-            h = history[r.id] = _History(r.id, r.status, r.submitted_at.date(), r.case_id, r.source)
-        h.people.add(row.person_id)
-        if row.role in VICTIM_ROLES:
-            h.victims.append(row.person_id)
-        elif row.role == "perpetrator":
-            h.perpetrators.append(row.person_id)
+            h = history[referral_id] = _History(referral_id, status, submitted_at.date(), case_id, source)
+        h.people.add(person_id)
+        if role in VICTIM_ROLES:
+            h.victims.append(person_id)
+        elif role == "perpetrator":
+            h.perpetrators.append(person_id)
     return history
 
 
