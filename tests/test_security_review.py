@@ -498,3 +498,37 @@ def test_the_running_server_prints_no_password_session_id_or_csrf_token(tmp_path
     assert "Serving on" in output  # the capture works
     for secret in {password, wrong, forged, *tokens, *cookies} - {None, ""}:
         assert secret not in output
+
+
+# --- 15: the XSS corpus reaches every free-text column -------------------------------------------------
+
+# TextField columns that are not free text typed by a user, and why.
+NOT_FREE_TEXT = {
+    "AuditEvent.detail": "JSON the app writes (ids and codes only; audit.record refuses secrets)",
+    "AgendaVersion.content": "the circulated agenda as JSON, built from poisoned rows",
+    "BoroughInstrument.json": "an instrument definition (the instrument editor's own tests)",
+    "CaseDiscussion.standard_dismissed": "a list of standard action keys",
+    "MeetingRecord.minutes_json": "the minutes frozen at sign-off, built from poisoned rows (poison signs off)",
+    "PanelSetting.value": "panel settings: poison sets the free-text ones through settings.set_many",
+    "Referral.data": "the referral form as JSON: poison writes payloads into its text answers",
+    "Referral.instrument_json": "the instrument definition the referral was scored with",
+    "Referral.answers": "answer codes (yes, no, unknown) by question id",
+    "Referral.verdict": "the computed criteria verdict as JSON",
+    "ReferralAmendment.changes": "field -> [old, new] of the referral's own answers (poisoned through Referral.data)",
+}
+
+
+def test_the_xss_corpus_covers_every_free_text_column():
+    import inspect
+
+    import peewee
+    from xss_corpus import free_text_fields
+
+    from marac import models
+
+    poisoned = {f"{model.__name__}.{name}" for model, names in free_text_fields().items() for name in names}
+    text_columns = {f"{cls.__name__}.{f.name}" for _, cls in inspect.getmembers(models, inspect.isclass)
+                    if issubclass(cls, peewee.Model) and cls.__module__ == models.__name__
+                    for f in cls._meta.sorted_fields if isinstance(f, peewee.TextField)}
+    assert text_columns - poisoned - set(NOT_FREE_TEXT) == set()
+    assert set(NOT_FREE_TEXT) <= text_columns  # the explanations name real columns

@@ -27,14 +27,12 @@ DANGEROUS = [
 ]
 
 
-def poison(app, world):
-    """Put a payload into every free-text field of the seeded borough (and the panel settings), then
-    circulate the agenda and sign off the minutes so their frozen copies hold payloads too."""
-    from marac import meetings, minutes, settings
+def free_text_fields() -> dict:
+    """Model -> the columns that hold free text typed by a user (the XSS corpus goes into each);
+    tests/test_security_review.py checks that every TextField of the models is here or explained."""
     from marac import models as m
 
-    payloads = cycle(PAYLOADS)
-    fields = {
+    return {
         m.Agency: ["isa_signatory", "dpo_contact"], m.User: ["name"],
         m.Person: ["given_name", "family_name", "address", "ethnicity", "gender_identity", "sexual_orientation"],
         m.Note: ["text"], m.Document: ["title", "filename"], m.Action: ["description", "completion_note"],
@@ -48,8 +46,23 @@ def poison(app, world):
         m.Referral: ["decision_reason", "coordinator_comment", "qa_reason", "transfer_area", "criteria_met"],
         m.ReleaseRequest: ["requester_name", "requester_organisation", "detail", "decision_reason"],
         m.RetentionDecision: ["reason"], m.ViewReason: ["reason"], m.PersonAlias: ["given_name", "family_name"],
+        m.ActionReview: ["reason"], m.ReferralAmendment: ["reason"],
     }
-    for model, names in fields.items():
+
+
+def poison(app, world):
+    """Put a payload into every free-text field of the seeded borough (and the panel settings), then
+    circulate the agenda and sign off the minutes so their frozen copies hold payloads too."""
+    from marac import meetings, minutes, settings
+    from marac import models as m
+
+    payloads = cycle(PAYLOADS)
+    # Rows for the free-text columns the seeded borough has none of (issue 8 review).
+    m.ReferralAmendment.create(referral=world.objects["referral"], user=world.users["C"], reason="x")
+    action = m.Action.select().where(m.Action.case == world.objects["case"].id).first()
+    m.ActionReview.create(meeting=world.objects["meeting"], action=action, outcome="carried", reason="x",
+                          user=world.users["C"])
+    for model, names in free_text_fields().items():
         for row in model.select():
             for name in names:
                 setattr(row, name, next(payloads))
