@@ -9,6 +9,7 @@ Other areas call:
   list_case(case, referral=None, user=None, ...)   the inbox, after accepting a referral
   case_lines(meeting) / board(meeting, user)       the meeting record (issue 6): the agenda in order
 """
+import hashlib
 import json
 import math
 import re
@@ -299,7 +300,7 @@ def _json(text: str, default):
         return default
 
 
-@dataclass
+@dataclass(frozen=True)
 class ReferralFlags:
     pregnant: bool = False
     vulnerable_adult: bool = False
@@ -312,9 +313,27 @@ def referral_flags(referral: Referral | None) -> ReferralFlags:
     """What the referral says that changes how a case may be listed."""
     if referral is None:
         return ReferralFlags()
-    data = _json(referral.data, {})
-    answers = _json(referral.answers, {})
-    item = PREGNANCY_ITEMS.get(referral.instrument_id)
+    # The agenda board reads the same 40 referrals on every view: their flags are kept by a digest of
+    # the stored texts (so an amended referral is read afresh, and no personal data is kept here).
+    key = hashlib.blake2b("\0".join((referral.instrument_id or "", referral.data or "", referral.answers or ""))
+                          .encode(), digest_size=16).digest()
+    flags = _FLAGS_SEEN.get(key)
+    if flags is None:
+        flags = _flags(referral.instrument_id, referral.data, referral.answers)
+        if len(_FLAGS_SEEN) >= FLAGS_KEPT:
+            _FLAGS_SEEN.clear()
+        _FLAGS_SEEN[key] = flags
+    return flags
+
+
+FLAGS_KEPT = 2048
+_FLAGS_SEEN: dict[bytes, ReferralFlags] = {}
+
+
+def _flags(instrument_id: str | None, data_text: str | None, answers_text: str | None) -> ReferralFlags:
+    data = _json(data_text, {})
+    answers = _json(answers_text, {})
+    item = PREGNANCY_ITEMS.get(instrument_id)
     named = [p for p in data.get("people", []) if isinstance(p, dict) and p.get("role") == "child"] \
         if isinstance(data, dict) and isinstance(data.get("people"), list) else []
     children = len(named) or (1 if isinstance(data, dict) and _yes(data.get("has_children")) else 0)

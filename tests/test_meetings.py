@@ -313,3 +313,24 @@ def test_late_written_information_is_marked_late(two_meetings, db_ready, coordin
     board = meetings.board(two_meetings[0], coordinator)
     assert board.research[(listing.id, agency.id)] == "written_late"
     assert actions("research.create")[0]["late"] is True
+
+
+def test_referral_flags_follow_the_referrals_text(app):
+    """The flags are kept per referral text: the same text gives the same flags, a changed text new ones."""
+    from marac.models import Referral
+
+    data = {"people": [{"role": "victim", "pregnant": False}, {"role": "child"}, {"role": "child"}],
+            "criteria": {"honour_based_violence": False}, "requested_actions": ""}
+    referral = Referral(instrument_id="dash", data=json.dumps(data), answers=json.dumps({"pregnant": "no"}))
+    first = meetings.referral_flags(referral)
+    assert (first.children, first.pregnant, first.hbv, first.actions_requested) == (2, False, False, False)
+    assert meetings.referral_flags(referral) == first
+    data["people"][0]["pregnant"] = True
+    data["criteria"]["honour_based_violence"] = True
+    data["requested_actions"] = "Refer to the IDVA (fictional)"
+    referral.data = json.dumps(data)
+    amended = meetings.referral_flags(referral)
+    assert (amended.children, amended.pregnant, amended.hbv, amended.actions_requested) == (2, True, True, True)
+    referral.answers = json.dumps({"pregnant": "yes"})
+    referral.data = json.dumps({"people": []})
+    assert meetings.referral_flags(referral).pregnant and not meetings.referral_flags(referral).hbv
