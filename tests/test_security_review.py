@@ -532,3 +532,123 @@ def test_the_xss_corpus_covers_every_free_text_column():
                     for f in cls._meta.sorted_fields if isinstance(f, peewee.TextField)}
     assert text_columns - poisoned - set(NOT_FREE_TEXT) == set()
     assert set(NOT_FREE_TEXT) <= text_columns  # the explanations name real columns
+
+
+# --- 13: extra form fields change nothing, on every form ------------------------------------------------
+
+# Tables whose rows differ between two identical requests for reasons other than the posted fields.
+VOLATILE_TABLES = {"audit_event", "user_session", "login_failure", "schema_migration"}
+VOLATILE_COLUMNS = {"password_hash", "request_id", "token_hash"}
+# Posts that sign in or out, or upload a file (a multipart body): not forms this test can fill.
+SKIPPED_POSTS = {"auth.login", "auth.logout", "auth.setup", "security.code", "security.enrol",
+                 "cases.document_new", "instruments.import_"}
+
+
+def _database_state(path: Path) -> dict:
+    """Every row of every table but the volatile ones, volatile columns left out."""
+    conn = sqlite3.connect(path)
+    try:
+        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table' "
+                                             "AND name NOT LIKE 'sqlite_%'")]
+        state = {}
+        for table in sorted(set(tables) - VOLATILE_TABLES):
+            cursor = conn.execute(f'SELECT * FROM "{table}"')  # noqa: S608 (names from sqlite_master)
+            names = [d[0] for d in cursor.description]
+            keep = [i for i, n in enumerate(names) if n not in VOLATILE_COLUMNS]
+            state[table] = sorted((tuple(row[i] for i in keep) for row in cursor.fetchall()), key=repr)
+        return state
+    finally:
+        conn.close()
+
+
+def _copy_database(source: Path, target: Path) -> None:
+    src, dst = sqlite3.connect(source), sqlite3.connect(target)
+    try:
+        src.backup(dst)
+    finally:
+        dst.close()
+        src.close()
+
+
+def _plausible_body(fields: dict) -> dict:
+    """A body a user might send: the first value offered, dates as three parts, otherwise short text."""
+    body = {}
+    for name, offered in fields.items():
+        choices = [value for value in offered if value]
+        if choices:
+            body[name] = choices[0]
+        elif any(part in name for part in ("date", "_on", "due", "when")):
+            body[name] = ["2", "12", "2026"]
+        else:
+            body[name] = "Fictional text 12"
+    return body
+
+
+def _role_for_post(cells: str) -> str | None:
+    from test_access_matrix import ROLES
+
+    for role in "CHRFXO":
+        cell = cells.split()[ROLES.index(role)]
+        post = next((part[len("POST:"):] for part in cell.split("/") if part.startswith("POST:")), cell)
+        if post == "ok":
+            return role
+    return None
+
+
+@pytest.mark.parametrize("app_config", [{"REQUIRE_SECOND_FACTOR": False}])
+def test_extra_fields_change_nothing_on_any_form(app, fake_clock):
+    """Every POST rule of app.url_map, as a role the matrix lets post it: the same plausible body (read
+    from the form on its page) is posted twice from the same database, once with role, agency_id,
+    case_id, created_by and the like pointing elsewhere, and the database must end up the same."""
+    from security_world import build_world, signed_in_client, url_for_rule
+    from test_access_matrix import EXPECTED
+    from test_fuzz_forms import form_fields
+
+    world = build_world(app)
+    v = world.values
+    # The fields SECURITY.md names and their kin: no form of the app has a field by these names (a
+    # form's own fields are filled from its page and win over these).
+    forged = {"role": "coordinator", "agency_id": str(v["agency_id"]), "case_id": str(world.objects["open_case"].id),
+              "created_by": str(world.users["X"].id), "author_id": str(world.users["X"].id),
+              "user_id": str(world.users["X"].id), "owner_agency_id": str(v["agency_id"]),
+              "listing_id": str(world.objects["open_listing"].id), "meeting_id": "999999", "referral_id": "1"}
+    clients = {role: signed_in_client(app, world, role) for role in "CHRFXO"}
+    live = Path(app.config["DATABASE_URL"][len("sqlite:///"):])
+    snapshot = live.with_name("snapshot.db")
+    if not db.is_closed():
+        db.close()
+    _copy_database(live, snapshot)
+    checked, changed, differ = [], [], []
+    for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.endpoint):
+        if "POST" not in rule.methods or rule.endpoint in SKIPPED_POSTS or rule.endpoint not in EXPECTED:
+            continue
+        role = _role_for_post(EXPECTED[rule.endpoint])
+        if role is None:
+            print("no role may post", rule.endpoint)
+            continue
+        client, url = clients[role], url_for_rule(rule, v)
+        states = []
+        for extra in ({}, forged):
+            _copy_database(snapshot, live)
+            fields = {}
+            if "GET" in rule.methods:
+                page = client.get(url)
+                fields = form_fields(page.get_data(as_text=True)) if page.status_code == 200 else {}
+                page.close()
+            body = {**extra, **_plausible_body(fields)}
+            r = client.post(url, data=body)
+            r.close()
+            if not db.is_closed():
+                db.close()
+            states.append((r.status_code, _database_state(live)))
+        checked.append(rule.endpoint)
+        (plain_status, plain), (forged_status, with_extras) = states
+        if plain != _database_state(snapshot):
+            changed.append(rule.endpoint)
+        if plain != with_extras or plain_status != forged_status:
+            tables = [t for t in plain if plain[t] != with_extras.get(t)]
+            differ.append(f"{rule.endpoint} as {role}: status {plain_status}/{forged_status}, tables {tables}")
+    _copy_database(snapshot, live)
+    print(f"\n{len(checked)} forms posted, {len(changed)} changed the database:", " ".join(changed))
+    assert not differ, "\n".join(differ)
+    assert len(changed) >= 25, changed  # the walk reaches real saves, not only refused posts
