@@ -25,7 +25,7 @@ COVERED = {
     ("cases/show.html", "get", "cases.show"): "test_coordinator_desk",
     ("inbox/index.html", "get", "inbox.index"): "test_coordinator_desk",
     ("inbox/_checks.html", "post", "inbox.match_decide"): "test_coordinator_desk",
-    ("reports/_report.html", "get", "reports.index"): "test_coordinator_desk",
+    ("reports/_period_form.html", "get", "reports.index"): "test_coordinator_desk",
     ("instruments/show.html", "get", "instruments.show"): "test_checklist_editor",
     ("instruments/edit.html", "post", "instruments.preview"): "test_checklist_editor",
     ("instruments/_preview.html", "post", "instruments.preview_score"): "test_checklist_editor",
@@ -140,7 +140,7 @@ def test_coordinator_desk(desk, signed_in, assert_accessible, announced):
         assert_accessible(page)
     assert sorted(m.status for m in PersonMatch.select()) == ["confirmed", "rejected"]
 
-    # reports/_report.html: a new period replaces the form and the report; a wrong year is an error.
+    # reports/_period_form.html: a new period replaces the form and the report; a wrong year is an error.
     page.goto("/reports/")
     with announced(page, "#report-page .govuk-error-summary", how=("focus",)):
         page.get_by_label("A year").check()
