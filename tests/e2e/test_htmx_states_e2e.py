@@ -149,9 +149,11 @@ def test_coordinator_desk(desk, signed_in, assert_accessible, announced):
         expect(page.locator("#report-page .govuk-error-summary")).to_be_visible()
     assert_accessible(page)
     page.locator("#year").fill(str(clock.now().year))
-    with announced(page, "#report-page"):
+    with announced(page, "#report-status", how=("live",)):
         page.get_by_role("button", name="Show the report").click()
         expect(page).to_have_url(re.compile(r"period=year"))
+        expect(page.locator("#report-status")).to_have_text("The report below now shows the period you chose.")
+    expect(page.locator("#report-heading")).to_contain_text(str(clock.now().year))
     assert_accessible(page)
 
 
