@@ -20,6 +20,7 @@ from marac import audit, clock, postgres, settings
 from marac.db import db, is_sqlite
 from marac.models import (
     Action,
+    ActionReview,
     ActionUpdate,
     AgendaVersion,
     Case,
@@ -208,6 +209,7 @@ def delete(case: Case, user, reason: str) -> RetentionDecision:
         if action_ids:
             Action.update(description=DELETED, completion_note="").where(Action.id.in_(action_ids)).execute()
             ActionUpdate.update(text="").where(ActionUpdate.action.in_(action_ids)).execute()
+            ActionReview.update(reason="").where(ActionReview.action.in_(action_ids)).execute()
         CaseEvent.update(text="").where(CaseEvent.case == cid).execute()
         if listing_ids:
             Research.update(victim_info="", perpetrator_info="", children_info="").where(

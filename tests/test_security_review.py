@@ -30,6 +30,7 @@ from marac_testing import (
     password_hash,
 )
 from peewee import SqliteDatabase
+from postgres_testing import sqlite_only, table_files_bytes
 
 from marac import (
     ConfigError,
@@ -43,7 +44,7 @@ from marac import (
     subject_access,
     totp_key,
 )
-from marac.db import db, migration_modules
+from marac.db import db, is_sqlite, migration_modules
 from marac.models import Action, CaseDiscussion, CasePerson, ReleaseRequest, SharedInfo, User
 
 CLEAR_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"  # a made-up base32 secret
@@ -93,6 +94,11 @@ def test_the_totp_secret_is_stored_encrypted_with_a_key_outside_the_database(app
     assert key_file.is_file() and _mode(key_file) == 0o600
     key = key_file.read_bytes().strip()
     # Nothing in the database file holds the clear secret or the key.
+    if not is_sqlite():  # PostgreSQL: every table, index and TOAST file of the database, as on disk
+        with db.connection_context():
+            raw = table_files_bytes(db)
+        assert stored.encode() in raw and secret.encode() not in raw and key not in raw
+        return
     db_path = Path(app.config["DATABASE_URL"][len("sqlite:///"):])
     if not db.is_closed():
         db.close()
@@ -106,6 +112,7 @@ def test_the_totp_secret_is_stored_encrypted_with_a_key_outside_the_database(app
     assert secret.encode() not in raw and key not in raw
 
 
+@sqlite_only("copies the SQLite file; on PostgreSQL: test_postgres_backup.py (a restored dump without its key)")
 def test_a_copy_of_the_database_alone_makes_no_codes(app, coordinator, fake_clock, tmp_path):
     _enrolled(coordinator)
     assert _signs_in_with_code(app, coordinator, CLEAR_SECRET, fake_clock)
@@ -207,6 +214,7 @@ def test_backup_keeps_the_key_and_the_restored_app_accepts_the_same_codes(tmp_pa
         db.close()
 
 
+@sqlite_only("the SQLite backup and restore commands; PostgreSQL restores with pg_restore")
 def test_restore_never_overwrites_a_key(app, tmp_path):
     made = backup.backup_database(Path(app.config["DATABASE_URL"][len("sqlite:///"):]), tmp_path / "b", keep=3,
                                   key_file=Path(app.instance_path) / "totp_key")
@@ -595,6 +603,7 @@ def _role_for_post(cells: str) -> str | None:
     return None
 
 
+@sqlite_only("puts the SQLite file back between posts; the forms' handling of extra fields is the same on any engine")
 @pytest.mark.parametrize("app_config", [{"REQUIRE_SECOND_FACTOR": False}])
 def test_extra_fields_change_nothing_on_any_form(app, fake_clock):
     """Every POST rule of app.url_map, as a role the matrix lets post it: the same plausible body (read
@@ -652,3 +661,27 @@ def test_extra_fields_change_nothing_on_any_form(app, fake_clock):
     print(f"\n{len(checked)} forms posted, {len(changed)} changed the database:", " ".join(changed))
     assert not differ, "\n".join(differ)
     assert len(changed) >= 25, changed  # the walk reaches real saves, not only refused posts
+
+
+# --- 28: a retention deletion also clears the reasons given when the case's actions were reviewed ----
+
+
+@pytest.mark.parametrize("app_config", [{"REQUIRE_SECOND_FACTOR": False}])
+def test_retention_deletion_clears_action_review_reasons(app, fake_clock):
+    from marac import retention
+    from marac.models import ActionReview, Case
+
+    marker = "REVIEW-REASON-4471 the fictional victim moved to Elm Road"
+    w = SimpleNamespace(police=make_agency("Anytown Police"), coordinator=make_user("coordinator"))
+    case = make_agenda_case(number="MC-00401", agency=w.police, status="closed", closed_at=datetime(2025, 1, 1))
+    action = Action.create(case=case, owner_agency=w.police, description="Fictional action",
+                           due_date=date(2024, 12, 1), created_at=datetime(2024, 11, 1))
+    meeting = make_meeting(datetime(2024, 12, 4, 9, 30))
+    ActionReview.create(meeting=meeting, action=action, outcome="carried", reason=marker, user=w.coordinator)
+    db_path = Path(app.config["DATABASE_URL"][len("sqlite:///"):])
+    retention.delete(Case.get_by_id(case.id), w.coordinator, "Retention period passed")
+    assert ActionReview.get().reason == ""
+    if not db.is_closed():
+        db.close()
+    raw = db_path.read_bytes() + (Path(f"{db_path}-wal").read_bytes() if Path(f"{db_path}-wal").exists() else b"")
+    assert marker.encode() not in raw
