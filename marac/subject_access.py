@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from docx import Document as WordDocument
 from docx.shared import Pt
+from peewee import JOIN
 
 from marac import audit, clock, minutes, settings
 from marac.cases import RECORDED_REFERRALS, referral_data
@@ -22,9 +23,12 @@ from marac.formatting import local_date, local_datetime
 from marac.models import (
     PERSON_ROLES,
     Action,
+    ActionReview,
+    ActionUpdate,
     Agency,
     Case,
     CaseDiscussion,
+    CaseEvent,
     CasePerson,
     Document,
     Listing,
@@ -36,6 +40,7 @@ from marac.models import (
     ReferralPerson,
     Research,
     SharedInfo,
+    User,
 )
 
 PERSON_FIELDS = (
@@ -62,6 +67,9 @@ class Holding:
     shared: dict = field(default_factory=dict)         # listing id -> [SharedInfo]
     research: dict = field(default_factory=dict)       # listing id -> [Research]
     minutes: dict = field(default_factory=dict)        # listing id -> its entry in the signed-off minutes
+    updates: dict = field(default_factory=dict)        # action id -> [ActionUpdate with text] (user, agency)
+    reviews: dict = field(default_factory=dict)        # action id -> [ActionReview with a reason]
+    events: list = field(default_factory=list)         # CaseEvent with text (closure, transfer)
 
     def counts(self) -> dict:
         return {"cases": len(self.cases), "referrals": len(self.referrals), "notes": len(self.notes),
@@ -94,6 +102,19 @@ def gather(person: Person) -> Holding:
                        .order_by(Document.case, Document.created_at))
     h.actions = list(Action.select(Action, Agency).join(Agency).where(Action.case.in_(case_ids))
                      .order_by(Action.case, Action.due_date, Action.id))
+    action_ids = [a.id for a in h.actions]
+    if action_ids:
+        for u in (ActionUpdate.select(ActionUpdate, User, Agency)
+                  .join(User, JOIN.LEFT_OUTER, on=(ActionUpdate.user == User.id))
+                  .join(Agency, JOIN.LEFT_OUTER, on=(User.agency == Agency.id))
+                  .where(ActionUpdate.action.in_(action_ids) & (ActionUpdate.text != ""))
+                  .order_by(ActionUpdate.at, ActionUpdate.id)):
+            h.updates.setdefault(u.action_id, []).append(u)
+        for r in (ActionReview.select().where(ActionReview.action.in_(action_ids) & (ActionReview.reason != ""))
+                  .order_by(ActionReview.at, ActionReview.id)):
+            h.reviews.setdefault(r.action_id, []).append(r)
+    h.events = list(CaseEvent.select(CaseEvent, Agency).join(Agency, JOIN.LEFT_OUTER)
+                    .where(CaseEvent.case.in_(case_ids) & (CaseEvent.text != "")).order_by(CaseEvent.at))
     h.listings = list(Listing.select(Listing, Meeting, Case).join(Meeting).switch(Listing).join(Case)
                       .where(Listing.case.in_(case_ids)).order_by(Meeting.starts_at))
     listing_ids = [listing.id for listing in h.listings]
@@ -218,6 +239,18 @@ def document_bytes(h: Holding, by_name: str) -> bytes:
         note = f" Outcome: {a.completion_note}" if a.completion_note else ""
         _supplied(doc, a.owner_agency.name, f"{a.description} (due {local_date(a.due_date)}, {a.status}).{note}",
                   f"Case {numbers.get(a.case_id, '')}, action owner")
+        for u in h.updates.get(a.id, []):
+            owner = u.user.agency.name if u.user_id and u.user.agency_id else a.owner_agency.name
+            _supplied(doc, owner, u.text, f"Update to that action ({u.kind}), {local_date(u.at)}")
+        for r in h.reviews.get(a.id, []):
+            _supplied(doc, "the MARAC (review of actions)", r.reason, f"Reviewed at a meeting ({r.outcome})")
+
+    doc.add_heading("Closure and transfer", 1)
+    if not h.events:
+        doc.add_paragraph("None.")
+    for e in h.events:
+        _supplied(doc, e.agency.name if e.agency_id else "the MARAC coordinator", e.text,
+                  f"Case {numbers.get(e.case_id, '')}, {e.kind.replace('_', ' ')} on {local_date(e.at)}")
 
     doc.add_heading("Meetings: research and minutes extracts", 1)
     if not h.listings:

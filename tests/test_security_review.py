@@ -685,3 +685,28 @@ def test_retention_deletion_clears_action_review_reasons(app, fake_clock):
         db.close()
     raw = db_path.read_bytes() + (Path(f"{db_path}-wal").read_bytes() if Path(f"{db_path}-wal").exists() else b"")
     assert marker.encode() not in raw
+
+
+# --- 27: subject access also holds action updates, action review reasons and closure/transfer texts ---
+
+
+def test_subject_access_holds_action_updates_reviews_and_case_events_of_the_person_only(heard):
+    from marac.models import ActionReview, ActionUpdate, CaseEvent
+
+    w = heard
+    rep = make_user("representative", w.housing)
+    lookalike_case = make_agenda_case(number="MC-00302", agency=w.police)  # same names, another Person row
+    for case, suffix in ((w.case, "MINE"), (lookalike_case, "LOOKALIKE")):
+        action = Action.create(case=case, owner_agency=w.housing, description=f"ACTION-{suffix}",
+                               due_date=date(2026, 12, 1), created_at=datetime(2026, 11, 18, 10, 0))
+        ActionUpdate.create(action=action, user=rep, kind="completed", text=f"UPDATE-{suffix}")
+        ActionReview.create(meeting=w.meeting, action=action, outcome="carried", reason=f"REVIEW-{suffix}")
+        CaseEvent.create(case=case, user=w.coordinator, agency=w.coordinator.agency_id, kind="closed",
+                         text=f"EVENT-{suffix}")
+    _, data = subject_access.export(w.victim, w.coordinator)
+    text = _word(data)
+    assert "[Supplied by Anytown Homes] Update to that action (completed), 18 Nov 2026: UPDATE-MINE" in text
+    assert "[Supplied by the MARAC (review of actions)] Reviewed at a meeting (carried): REVIEW-MINE" in text
+    assert "[Supplied by MARAC Team] Case MC-00301, closed on 18 Nov 2026: EVENT-MINE" in text
+    for suffix in ("ACTION", "UPDATE", "REVIEW", "EVENT"):
+        assert f"{suffix}-LOOKALIKE" not in text
