@@ -652,6 +652,7 @@ def test_extra_fields_change_nothing_on_any_form(app, fake_clock):
             states.append((r.status_code, _database_state(live)))
         checked.append(rule.endpoint)
         (plain_status, plain), (forged_status, with_extras) = states
+        assert plain_status < 500 and forged_status < 500, (rule.endpoint, plain_status, forged_status)
         if plain != _database_state(snapshot):
             changed.append(rule.endpoint)
         if plain != with_extras or plain_status != forged_status:
@@ -710,3 +711,28 @@ def test_subject_access_holds_action_updates_reviews_and_case_events_of_the_pers
     assert "[Supplied by MARAC Team] Case MC-00301, closed on 18 Nov 2026: EVENT-MINE" in text
     for suffix in ("ACTION", "UPDATE", "REVIEW", "EVENT"):
         assert f"{suffix}-LOOKALIKE" not in text
+
+
+# --- 4: a code works once, even when two sign-ins send it at the same moment ----------------------------
+
+
+def test_the_same_code_posted_by_two_browsers_at_once_signs_in_only_one(app, coordinator, fake_clock):
+    import threading
+
+    _enrolled(coordinator)
+    code = _code(CLEAR_SECRET, fake_clock)
+    clients = [app.test_client() for _ in range(2)]
+    for client in clients:
+        assert login(client, coordinator).status_code == 302
+    barrier, results = threading.Barrier(2), []
+
+    def post(client):  # each request opens and closes its own connection (the app's hooks)
+        barrier.wait()
+        results.append(client.post("/login/code", data={"code": code}).status_code)
+
+    threads = [threading.Thread(target=post, args=(c,)) for c in clients]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert sorted(results) == [200, 302]  # one signed in, the other told the code was already used
