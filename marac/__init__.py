@@ -130,7 +130,8 @@ def _request_hooks(app: Flask) -> None:
     @app.after_request
     def security_headers(response):
         h = response.headers
-        h["Content-Security-Policy"] = CSP
+        # A view may set a stricter policy that still holds every directive of CSP (a download adds sandbox).
+        h.setdefault("Content-Security-Policy", CSP)
         h["X-Content-Type-Options"] = "nosniff"
         h["Referrer-Policy"] = "same-origin"
         h["X-Frame-Options"] = "DENY"

@@ -736,3 +736,23 @@ def test_the_same_code_posted_by_two_browsers_at_once_signs_in_only_one(app, coo
     for t in threads:
         t.join(30)
     assert sorted(results) == [200, 302]  # one signed in, the other told the code was already used
+
+
+# --- 18: a document download keeps the app's policy and adds sandbox -----------------------------------
+
+
+@pytest.mark.parametrize("app_config", [{"REQUIRE_SECOND_FACTOR": False}])
+def test_a_document_download_carries_the_policy_with_sandbox(app):
+    """The download's own sandbox policy was overwritten by the app-wide one; now it is the app-wide
+    policy plus sandbox, so it meets SECURITY.md 18 and a file opened in a tab runs nothing."""
+    from security_world import build_world, signed_in_client
+    from test_headers_errors import assert_security_headers
+
+    world = build_world(app)
+    client = signed_in_client(app, world, "R")
+    r = client.get(f"/cases/documents/{world.values['document_id']}")
+    assert r.status_code == 200 and r.headers["Content-Disposition"].startswith("attachment")
+    assert r.headers.get_all("Content-Security-Policy")[-1].endswith("; sandbox")
+    assert len(r.headers.get_all("Content-Security-Policy")) == 1
+    assert_security_headers(r)
+    r.close()
