@@ -84,3 +84,12 @@ class Databases:
     def close(self):
         self.drop(self.template)
         self.conn.close()
+
+
+def table_files_bytes(database) -> bytes:
+    """Every table, index and TOAST file of a PostgreSQL database as it is on disk (after a CHECKPOINT
+    writes the changed pages), read by the server (pg_read_binary_file: the test server's superuser)."""
+    database.execute_sql("CHECKPOINT")
+    rows = database.execute_sql("SELECT pg_read_binary_file(pg_relation_filepath(oid)) FROM pg_class "
+                                "WHERE oid >= 16384 AND relkind IN ('r', 'i', 't') AND relfilenode <> 0").fetchall()
+    return b"".join(bytes(data) for (data,) in rows)

@@ -3,6 +3,7 @@ pg_restore reads back into a new database where the app starts and the audit cha
 second-factor key beside it, old dumps pruned, the backup audited. The SQLite backup: test_backup.py."""
 import subprocess
 
+import pytest
 from marac_testing import AuditWriter
 from postgres_testing import admin_connection, database_url, postgres_only
 
@@ -96,3 +97,32 @@ def test_a_failed_pg_dump_says_why_and_leaves_nothing(tmp_path, monkeypatch, cap
     assert cli.main(["backup"]) == 2
     assert "Backup FAILED: pg_dump failed" in capsys.readouterr().out
     assert list((tmp_path / "dumps").iterdir()) == []
+
+
+def test_a_restored_dump_without_its_key_refuses_to_start(app, coordinator, tmp_path):
+    """A dump alone makes no second-factor codes: the stored secret is a token of the instance's key,
+    and an app started on the restored database without that key refuses to serve it."""
+    from cryptography.fernet import InvalidToken
+
+    from marac import ConfigError, totp_key
+
+    with db.connection_context():
+        User.update(totp_secret=totp_key.encrypt("JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP")).where(
+            User.id == coordinator.id).execute()
+    url = app.config["DATABASE_URL"]
+    dump = postgres.dump_database(url, tmp_path / "dumps", keep=1).path
+    name = f"{url.rsplit('/', 1)[1]}_stolen"
+    stolen = restore(dump, name)
+    try:
+        with pytest.raises(ConfigError, match="totp_key"):
+            create_app({"TESTING": True, "SECRET_KEY": "r" * 40, "DATABASE_URL": stolen},
+                       instance_path=str(tmp_path / "stolen"))
+        other_key = totp_key._key()  # the key the refused start generated for its own folder
+        with db.connection_context():
+            stored = User.get_by_id(coordinator.id).totp_secret
+        assert "JBSWY3DPEHPK3PXP" not in stored
+        with pytest.raises(InvalidToken):
+            other_key.decrypt(stored.encode())
+    finally:
+        db.close()
+        drop(name)

@@ -16,6 +16,7 @@ from marac_testing import (
     make_referral,
     make_user,
 )
+from postgres_testing import table_files_bytes
 
 from marac import settings
 from marac.db import db, is_sqlite
@@ -138,7 +139,8 @@ def test_delete_has_a_confirmation_page_that_changes_nothing(client, sign_in, wo
 
 def _database_bytes(app) -> bytes:
     if not is_sqlite():
-        return _postgres_table_bytes()
+        with db.connection_context():
+            return table_files_bytes(db)
     path = app.config["DATABASE_URL"].removeprefix("sqlite:///")
     with db.connection_context():
         db.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -147,16 +149,6 @@ def _database_bytes(app) -> bytes:
     data = Path(path).read_bytes()
     wal = Path(path + "-wal")
     return data + (wal.read_bytes() if wal.exists() else b"")
-
-
-def _postgres_table_bytes() -> bytes:
-    """Every table, index and TOAST file of the app's PostgreSQL database as it is on disk (after a
-    CHECKPOINT writes the changed pages): the server's superuser reads them (pg_read_binary_file)."""
-    with db.connection_context():
-        db.execute_sql("CHECKPOINT")
-        rows = db.execute_sql("SELECT pg_read_binary_file(pg_relation_filepath(oid)) FROM pg_class "
-                              "WHERE oid >= 16384 AND relkind IN ('r', 'i', 't') AND relfilenode <> 0").fetchall()
-    return b"".join(bytes(data) for (data,) in rows)
 
 
 def test_delete_removes_the_personal_data_and_leaves_a_record(app, client, sign_in, world):
