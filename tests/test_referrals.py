@@ -597,7 +597,7 @@ def test_dashboard_offers_a_referral(client, referrer, sign_in):
     assert 'href="/referrals/new"' in home and 'href="/referrals/"' in home
 
 
-def test_draft_survives_a_server_restart(client, referrer, sign_in, app_config, tmp_path):
+def test_draft_survives_a_server_restart(app, client, referrer, sign_in, app_config, tmp_path):
     from marac import create_app
 
     sign_in(referrer)
@@ -605,7 +605,7 @@ def test_draft_survives_a_server_restart(client, referrer, sign_in, app_config, 
     client.post(f"/referrals/{rid}/section/risk", data={"current_risk": "Typed before the restart."})
     restarted = create_app({"TESTING": True, "SECRET_KEY": "t" * 40, "WTF_CSRF_ENABLED": False,
                             "REQUIRE_SECOND_FACTOR": False,
-                            "DATABASE_URL": f"sqlite:///{tmp_path / 'marac.db'}"},
+                            "DATABASE_URL": app.config["DATABASE_URL"]},  # the same database, SQLite or not
                            instance_path=str(tmp_path / "instance"))
     other_client = restarted.test_client()
     login(other_client, referrer)
