@@ -365,9 +365,9 @@ def test_transfer_pack_is_a_zip_of_word_documents_recorded_on_the_timeline(clien
 def test_coordinator_sets_the_lead_agency(client, sign_in, world):
     sign_in(world.coord)
     assert b"Change the lead agency" in client.get(f"/cases/{world.case.id}").data
-    r = client.post(f"/cases/{world.case.id}/lead", data={"agency": world.housing.id})
+    r = client.post(f"/cases/{world.case.id}/lead", data={"lead_agency": world.housing.id})
     assert r.status_code == 302 and Case.get_by_id(world.case.id).lead_agency_id == world.housing.id
-    client.post(f"/cases/{world.case.id}/lead", data={"agency": 0})
+    client.post(f"/cases/{world.case.id}/lead", data={"lead_agency": 0})
     assert Case.get_by_id(world.case.id).lead_agency_id is None
     assert audit_actions("case.update")[-1].detail == '{"fields": ["lead_agency"]}'
     client.post("/logout")

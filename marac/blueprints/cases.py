@@ -100,7 +100,7 @@ def _case_view(case_id: int, fragment: str):
     record = cases.open_case(case, _user())
     lead_form = None
     if _user().role == COORDINATOR:
-        lead_form = LeadAgencyForm(formdata=None, agency=case.lead_agency_id or 0)
+        lead_form = LeadAgencyForm(formdata=None, lead_agency=case.lead_agency_id or 0)
     return htmx.render("cases/show.html", fragment, case=case, record=record, lead_form=lead_form,
                        **_timeline_context(case, before, audit_view=False))
 
@@ -209,7 +209,7 @@ def lead_agency(case_id):
     if form.validate_on_submit():
         from marac.models import Agency
 
-        cases.set_lead_agency(case, _user(), Agency.get_or_none(Agency.id == form.agency.data))
+        cases.set_lead_agency(case, _user(), Agency.get_or_none(Agency.id == form.lead_agency.data))
         flash("Lead agency saved.", "success")
     else:
         flash("Select an agency from the list.", "info")

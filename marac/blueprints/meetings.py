@@ -289,7 +289,6 @@ def listing(meeting_id, listing_id):
         access.deny(403, object_type="listing", object_id=listing_id, reason="role")
     line = meetings.listing_view(meeting, item, user)
     move_form = MoveRequestForm(agencies=list(meetings.member_agencies()) if user.role != REPRESENTATIVE else None)
-    move_form.submit.label.text = "Ask to move this case"
     return render_template("meetings/listing.html", meeting=meeting, item=item, line=line, form=form,
                            move_form=move_form, invited=meetings.invites_of(item), kinds=meetings.LISTING_KINDS)
 

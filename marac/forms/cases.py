@@ -117,16 +117,17 @@ class TransferForm(FlaskForm):
 
 
 class LeadAgencyForm(FlaskForm):
-    agency = SelectField("Lead agency", widget=GovSelect(), coerce=int, validators=[Optional()])
-    submit = SubmitField("Set lead agency", widget=GovSubmitInput())
+    # Named apart from the timeline filter's agency/submit on the same page (ids must be unique there).
+    lead_agency = SelectField("Lead agency", widget=GovSelect(), coerce=int, validators=[Optional()])
+    set_lead = SubmitField("Set lead agency", widget=GovSubmitInput())
 
     def __init__(self, *args, **kwargs):
         from marac.models import Agency
 
         super().__init__(*args, **kwargs)
-        self.agency.choices = choices([(0, "No lead agency")] + [
+        self.lead_agency.choices = choices([(0, "No lead agency")] + [
             (a.id, a.name) for a in Agency.ordered().where(Agency.withdrawn_on.is_null())])
 
-    def validate_agency(self, field):
+    def validate_lead_agency(self, field):
         if field.data and all(c.value != field.data for c in field.choices):
             raise ValidationError("Select an agency from the list")

@@ -171,7 +171,8 @@ class MoveRequestForm(FlaskForm):
     note = StringField("When should it be heard, and why?", widget=GovTextInput(),
                        description="For example: early, our representative leaves at 11. Do not write names.",
                        validators=[InputRequired(message="Say when the case should be heard"), Length(max=300)])
-    submit = SubmitField("Ask to move this case", widget=GovSubmitInput())
+    # Not "submit": the listing page also holds the listing form, and ids must be unique on a page.
+    ask_move = SubmitField("Ask to move this case", widget=GovSubmitInput())
 
     def __init__(self, *args, agencies=None, **kwargs):
         super().__init__(*args, **kwargs)
