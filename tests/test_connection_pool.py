@@ -5,10 +5,14 @@ import threading
 
 import pytest
 from flask import jsonify
+from postgres_testing import sqlite_only
 from test_database import assert_required_pragmas, read_pragmas
 
 from marac.db import db, keep_connections
 from marac.models import Agency
+
+# PostgreSQL connections are not pooled (marac.db.PooledSqlite is SQLite's).
+pytestmark = sqlite_only("the pooled SQLite connections and their pragmas")
 
 
 @pytest.fixture
