@@ -208,3 +208,48 @@ def test_searching_for_a_person_leaves_no_trace_in_any_url(app, seeded, role):
             assert not [h for h in headers if personal_data_in(h)], (label, headers)
             urls = URL_ATTRIBUTES.findall(body)
             assert urls and not [u for u in urls if personal_data_in(u)], (label, htmx)
+
+
+def _name_in_headers_or_urls(r) -> list[str]:
+    headers = [f"{k}: {v}" for k, v in r.headers.items() if k.lower() == "location" or k.lower().startswith("hx-")]
+    urls = URL_ATTRIBUTES.findall(r.get_data(as_text=True))
+    return [u for u in headers + urls if personal_data_in(u)]
+
+
+@pytest.mark.parametrize("role", ["C", "H"])
+def test_a_name_added_to_a_report_url_comes_back_in_no_link_or_redirect(app, seeded, role):
+    """The reports pages build their links and redirects from the validated period, figure, agency and
+    side only: an argument someone added to the URL by hand (here the seeded family name, alone and in
+    place of a field's value) is in no link, Location or HX-* header of the answer, plain or htmx."""
+    client = signed_in_client(app, seeded, role)
+    name = PERSONAL["family"]
+    custom = "period=custom&start=1&start=1&start=2026&end=31&end=12&end=2026"
+    pages = {  # url -> what the answer must hold, so that the check is not vacuous
+        f"/reports/?{custom}&name={name}": "link",
+        f"/reports/?period=month&year=2026&month=11&name={name}": "link",
+        f"/reports/?period=quarter&year={name}&name={name}": "link",
+        f"/reports/cases?figure=heard&{custom}&name={name}&side={name}": "link",
+        f"/reports/cases?figure=heard&{custom}&page=2&agency={name}&name={name}": "link",
+        f"/reports/cases?figure=heard&period=custom&start={name}&name={name}": "redirect",
+        f"/reports/export/all.xlsx?period=custom&end={name}&name={name}": "redirect",
+        f"/reports/export/all.xlsx?period=year&year=99999&name={name}": "redirect",
+        f"/reports/safelives?year=2026&quarter=4&name={name}": "link",
+        f"/reports/safelives.xlsx?year={name}&quarter=4&name={name}": "redirect",
+    }
+    for url, expected in pages.items():
+        for htmx in ({}, {"HX-Request": "true"}):
+            r = client.get(url, headers=htmx)
+            assert r.status_code == (302 if expected == "redirect" else 200), (url, r.status_code)
+            if expected == "redirect":
+                assert r.headers["Location"].startswith("/reports/"), url
+            else:
+                assert URL_ATTRIBUTES.findall(r.get_data(as_text=True)), url
+            assert not _name_in_headers_or_urls(r), (url, htmx, _name_in_headers_or_urls(r))
+            if expected == "redirect":  # and the page it leads to holds no name either
+                follow = client.get(r.headers["Location"], headers=htmx)
+                assert follow.status_code == 200, url
+                assert not _name_in_headers_or_urls(follow), (url, htmx)
+    # The page links of the cases behind a figure are there, and carry the period and figure back.
+    body = client.get(f"/reports/cases?figure=heard&{custom}&page=2&name={name}").get_data(as_text=True)
+    previous = re.search(r'href="([^"]*)" rel="prev"', body).group(1)
+    assert "figure=heard" in previous and "period=custom" in previous and "end=2026" in previous

@@ -2,6 +2,7 @@
 SafeLives return. Every request is a GET: nothing changes but the audit log."""
 import threading
 import time
+from datetime import date
 
 from flask import Blueprint, abort, current_app, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -34,6 +35,19 @@ def _period_form() -> tuple[PeriodForm, reports.Period | None]:
         return form, form.period_value
     form = PeriodForm(request.args)
     return form, form.period_value if form.validate() else None
+
+
+def _valid_args(form) -> dict:
+    """The query arguments of the form's own fields that passed validation, as the form parsed them:
+    what a redirect or link carries back (SECURITY.md 29). Never the incoming query string, which
+    may hold anything someone typed into a URL, a name included."""
+    args = {}
+    for name, field in form._fields.items():
+        if name == "submit" or field.errors or field.data in (None, ""):
+            continue
+        data = field.data
+        args[name] = [str(data.day), str(data.month), str(data.year)] if isinstance(data, date) else str(data)
+    return args
 
 
 def _spreadsheet(data: bytes, name: str):
@@ -89,7 +103,9 @@ def _period_form_html(form: PeriodForm) -> Markup:
     if form.errors:
         return render()
     cache = current_app.extensions.setdefault("marac_report_forms", {})
-    key = (tuple(sorted((k, tuple(v)) for k, v in request.args.lists() if k != "fresh")), actions.today())
+    # The form's own fields only: another argument changes nothing in the markup (and a name typed into a
+    # URL is not kept in memory).
+    key = (tuple((k, tuple(request.args.getlist(k))) for k in form._fields if k != "submit"), actions.today())
     now = time.monotonic()
     with _cache_lock:
         for old in [k for k, (at, _) in cache.items() if now - at > CACHE_SECONDS]:
@@ -124,7 +140,7 @@ def export(key):
         abort(404)
     form, period = _period_form()
     if period is None:
-        return redirect(url_for("reports.index", **request.args.to_dict(flat=False)))
+        return redirect(url_for("reports.index", **_valid_args(form)))
     report = reports.build(period)
     tables = [report.tables[k] for k in reports.TABLE_ORDER] if key == "all" else [report.tables[key]]
     data = reports.workbook(tables, period, settings.get("panel_name"))
@@ -141,7 +157,7 @@ def cases():
         abort(404)
     form, period = _period_form()
     if period is None:
-        return redirect(url_for("reports.index", **request.args.to_dict(flat=False)))
+        return redirect(url_for("reports.index", **_valid_args(form)))
     agency_id = request.args.get("agency", type=int)
     side = request.args.get("side", "")
     page = max(request.args.get("page", 1, type=int), 1)
@@ -151,7 +167,12 @@ def cases():
         abort(404)
     reports.record_view(_user(), period, "cases", figure=figure, agency_id=agency_id, side=side)
     agency = reports.agency_name(agency_id) if agency_id else ""
-    args = {k: v for k, v in request.args.to_dict(flat=False).items() if k != "page"}
+    # The page links carry the validated period, figure, agency and side only (SECURITY.md 29).
+    args = {**period.args(), "figure": figure}
+    if agency_id:
+        args["agency"] = agency_id
+    if side in ("police", "partner"):
+        args["side"] = side
     return render_template("reports/cases.html", behind=behind, period=period, figure=figure, agency=agency,
                            side=side, page=page, args=args)
 
@@ -182,7 +203,7 @@ def safelives_export():
     """The SafeLives data return as a spreadsheet."""
     form, period = _quarter_form()
     if period is None:
-        return redirect(url_for("reports.safelives", **request.args.to_dict(flat=False)))
+        return redirect(url_for("reports.safelives", **_valid_args(form)))
     data = reports.workbook([reports.safelives_table(period)], period, settings.get("panel_name"))
     reports.record_export(_user(), period, "safelives")
     return _spreadsheet(data, reports.export_name("safelives-return", period))
