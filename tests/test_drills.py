@@ -6,10 +6,13 @@ from bench.drills import backup, crash, diskfull, limits, lock, mixed
 
 
 def test_mixed_load_loses_nothing(tmp_path):
-    """31: 16 clients reading and writing: no 5xx, no 'database is locked', every acknowledged write kept."""
-    result = mixed.run(tmp_path, duration=6.0, clients=16, logins=2)
+    """31: 16 clients reading and writing for the full 60 s of the check: no 5xx, no 'database is locked',
+    every acknowledged write kept (the integrity check and the audit chain pass too). Two sign-ins are shared
+    by the 16 clients only to save 14 password hashes; each client has its own connection and thread."""
+    result = mixed.run(tmp_path, duration=60.0, clients=16, logins=2)
+    assert result["seconds"] == 60.0 and result["clients"] == 16
     assert result["problems"] == []
-    assert result["acknowledged_writes"] > 20
+    assert result["acknowledged_writes"] > 200
     assert set(result["write_kinds"]) >= {"agency", "note"}
 
 
