@@ -214,3 +214,147 @@ def test_the_retention_period_is_a_panel_setting_of_6_or_12_months():
     assert settings.DEFAULTS["retention_months"] == 12
     field = next(f for f in presets.FIELDS if f.key == "retention_months")
     assert set(field.choices) == {6, 12}
+
+
+# --- every free-text column linked to a case (SECURITY.md 28, generic) ---------------------------------
+
+# Models reached from a case only through a pointer, not holding the case's data: the test does not seed them.
+NOT_CASE_DATA = {
+    "RetentionDecision": "the record that the case existed and was deleted, by whom, why: kept by design",
+    "Attendance": "the meeting's attendance sheet (last_listing: the case being heard when someone came or left)",
+    "MeetingRecord": "the whole meeting's running record (current_listing: the case being heard); its frozen "
+                     "minutes are scrubbed per listing (test_delete_removes_the_personal_data_and_leaves_a_record)",
+}
+# Text columns that hold a code, a key or a choice from a list, not free text (left as created).
+CODE_COLUMNS = {
+    "Case": {"number", "status", "close_reason"},  # the kept record: its number, status and closure code
+    "Action": {"priority", "status", "standard_key", "cannot_reason"},  # cannot_reason: one of CANNOT_REASONS
+    "ActionReview": {"outcome"},
+    "ActionUpdate": {"kind"},
+    "CaseDiscussion": {"decision", "standard_dismissed"},  # a choice; a JSON list of standard-action keys
+    "CaseEvent": {"kind", "reason"},  # reason: one of cases.CLOSE_REASONS (max 40); the typed text is `text`
+    "CasePerson": {"role"},
+    "Document": {"content_type", "sha256"},
+    "Listing": {"kind"},
+    "Note": {"category"},
+    "PersonMatch": {"reason", "status"},  # reason: why the match was proposed (a code of the matcher)
+    "Referral": {"status", "instrument_id", "instrument_json", "band", "criteria_met", "qa_status", "decision_code",
+                 "source"},
+    "ReferralPerson": {"role"},
+    "ReleaseRequest": {"basis", "status", "requester_name", "requester_organisation"},
+    "ViewReason": {"object_type", "request_id"},
+}
+# ReleaseRequest's requester: the log of whom the minutes were disclosed to (a DHR or SAR panel, a court) is an
+# accountability record of the case's existence, as the decision is; it names the professional, not the case's people.
+
+
+def _models():
+    import peewee
+
+    from marac import models
+
+    return {m.__name__: m for m in vars(models).values() if isinstance(m, type) and issubclass(m, peewee.Model)
+            and m.__module__ == models.__name__ and m is not models.BaseModel}
+
+
+def _text_columns(model) -> list[str]:
+    import peewee
+
+    return [f.name for f in model._meta.sorted_fields if isinstance(f, (peewee.TextField, peewee.CharField))]
+
+
+def _linked_models() -> list:
+    """Every model holding a case's data: a foreign key chain to Case, or to a Person of the case (a
+    person linked only to this case goes with it), in creation order."""
+    import peewee
+
+    from marac.models import Person
+
+    models = _models()
+    order, reached = [], {"Case", "Person"}
+    changed = True
+    while changed:
+        changed = False
+        for name, model in models.items():
+            if name in reached or name in NOT_CASE_DATA:
+                continue
+            fks = [f for f in model._meta.fields.values() if isinstance(f, peewee.ForeignKeyField)]
+            if any(f.rel_model.__name__ in reached for f in fks):
+                reached.add(name)
+                order.append(model)
+                changed = True
+    return [Person] + order
+
+
+def _row(model, links: dict, pool: dict):
+    """One row of the model: foreign keys from `links` (the case's own rows) or `pool`, required values made up."""
+    import peewee
+
+    values = {}
+    for f in model._meta.sorted_fields:
+        if isinstance(f, peewee.AutoField):
+            continue
+        if isinstance(f, peewee.ForeignKeyField):
+            target = links.get(f.rel_model.__name__) or pool.get(f.rel_model.__name__)
+            if target is not None and (not f.null or f.rel_model.__name__ in links):
+                values[f.name] = target
+            continue
+        if f.default is not None or f.null:
+            continue
+        made_up = {peewee.DateTimeField: datetime(2025, 6, 1, 10, 0), peewee.DateField: date(2025, 6, 1),
+                   peewee.BooleanField: False, peewee.IntegerField: 1, peewee.FloatField: 1.0}
+        values[f.name] = next((v for kind, v in made_up.items() if isinstance(f, kind)), "x")
+    return model.create(**values)
+
+
+def _seed_case(case, tag: str, pool: dict) -> dict[str, tuple]:
+    """A row of every linked model for this case, each free-text column holding its own sentinel.
+    Returns sentinel -> (model, column)."""
+    from marac_testing import make_listing, make_meeting
+
+    links = {"Case": case}
+    meeting = make_meeting(starts_at=datetime(2025, 6, 18 if tag == "Gone" else 19, 9, 30))
+    links["Meeting"] = meeting
+    sentinels = {}
+    for model in _linked_models():
+        name = model.__name__
+        if name == "Listing":
+            row = make_listing(meeting, case, referral=links.get("Referral"))
+        else:
+            row = _row(model, links, pool)
+        links.setdefault(name, row)
+        for column in _text_columns(model):
+            if column in CODE_COLUMNS.get(name, ()):
+                continue
+            sentinel = f"Qx{tag}{name}{column.replace('_', '')}Zq"
+            model.update({column: sentinel}).where(model._meta.primary_key == row.get_id()).execute()
+            sentinels[sentinel] = (name, column)
+    return sentinels
+
+
+def test_deletion_clears_every_free_text_column_linked_to_the_case(app, client, sign_in, world):
+    """Every TextField/CharField of every model linked to a case (by a foreign key chain, or through one
+    of its people) gets a sentinel of its own in a row for the deleted case and in a row for a kept one.
+    After the deletion none of the first is left in the database file or its WAL; all of the second are.
+    A new text column (or a new model linked to a case) is seeded here too, so it fails this test until
+    the deletion clears it or it is listed above with its reason."""
+    from marac.models import Agency, Meeting, User
+
+    pool = {"User": world["officer"], "Agency": Agency.get_by_id(world["officer"].agency_id),
+            "Meeting": Meeting.select().first()}
+    gone = _seed_case(world["case"], "Gone", pool)
+    kept = _seed_case(world["other_case"], "Kept", pool)
+    assert {m for m, _ in gone.values()} >= {"Person", "Note", "Action", "ActionUpdate", "ActionReview", "Research",
+                                              "SharedInfo", "CaseDiscussion", "Referral", "Document", "CaseEvent",
+                                              "ReleaseRequest", "ViewReason", "MinutesAmendment", "MoveRequest"}
+    raw = _database_bytes(app)
+    assert all(s.encode() in raw for s in list(gone) + list(kept))  # the byte search can see each of them
+    assert User.get_by_id(world["coordinator"].id)
+    sign_in(world["coordinator"])
+    r = client.post(f"/governance/retention/{world['case'].id}/delete", data={"reason": "Retention period passed"})
+    assert r.headers["Location"] == "/governance/retention"
+    raw = _database_bytes(app)
+    left = sorted(f"{m}.{c}" for s, (m, c) in gone.items() if s.encode() in raw)
+    assert not left, f"left in the database after the deletion: {left}"
+    lost = sorted(f"{m}.{c}" for s, (m, c) in kept.items() if s.encode() not in raw)
+    assert not lost, f"the kept case lost: {lost}"
