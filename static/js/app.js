@@ -19,6 +19,23 @@ const config = { onError, accordion: { rememberExpanded: false } }
 
 initAll(config)
 
+// SECURITY.md check 20 wants browser storage left empty too. htmx 2 writes the current URL to
+// sessionStorage key 'htmx-current-path-for-history' when it loads and at each history update, whatever
+// its config says (historyEnabled: false would not stop it, and would stop the hx-push-url of the
+// filters). htmx reads the key back only to save the page into its history cache, which is off
+// (historyCacheSize 0), and keeps its own copy of the path besides: remove the key after each write.
+// htmx ran before this module (both are deferred, in document order) and fires these events right
+// after it writes.
+function forgetHtmxPath () {
+  try {
+    sessionStorage.removeItem('htmx-current-path-for-history')
+  } catch (e) {} // storage switched off: nothing was written
+}
+forgetHtmxPath()
+for (const name of ['htmx:pushedIntoHistory', 'htmx:replacedInHistory', 'htmx:historyRestore']) {
+  document.addEventListener(name, forgetHtmxPath)
+}
+
 // Focus a GOV.UK error summary that arrived in a swap, as a full page load would: screen reader
 // users hear the errors, keyboard users start from the list of links to the fields.
 // The ErrorSummary component already does this when it starts; this covers summaries without

@@ -35,14 +35,13 @@ AXE_OPTIONS = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag2
 # hx-vals "js:"), which Chromium does not log to the console when htmx catches the EvalError.
 CSP_LISTENER = """document.addEventListener('securitypolicyviolation', e =>
   window.__maracReportCsp(`${e.effectiveDirective} blocked ${e.blockedURI} at ${e.sourceFile}:${e.lineNumber}`));"""
-# SECURITY.md check 20: case data must never be copied into browser storage. The one exception:
-# htmx 2 always writes the current URL path to sessionStorage key "htmx-current-path-for-history"
-# when it loads (whatever its config says); our URLs carry no personal data (check 29).
+# SECURITY.md check 20: nothing is left in browser storage, no key at all (htmx's current-path key
+# included: static/js/app.js removes it after each write).
 STORAGE_KEYS = """() => {
   const keys = s => Array.from({length: s.length}, (_, i) => s.key(i))
   try {
     return [...keys(localStorage).map(k => 'localStorage:' + k),
-            ...keys(sessionStorage).filter(k => k !== 'htmx-current-path-for-history').map(k => 'sessionStorage:' + k)]
+            ...keys(sessionStorage).map(k => 'sessionStorage:' + k)]
   } catch (e) { return [] }
 }"""
 

@@ -1,18 +1,18 @@
 """Security in a real browser (issue 8): second-factor enrolment and sign-in (SECURITY.md 4, 5), the XSS
 corpus opening no dialog (15), each role's walk with no CSP violation and empty browser storage (20:
 the page fixture fails on either), and axe on the governance pages (36). Fictional data only."""
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
 import pyotp
 import pytest
-from marac_testing import TEST_PASSWORD
+from marac_testing import TEST_PASSWORD, make_action
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect
 from security_world import build_world
 from xss_corpus import poison
 
 from marac import clock, second_factor
-from marac.models import Case, User
+from marac.models import Action, Agency, Attendance, Case, Research, User
 
 
 @pytest.fixture
@@ -99,6 +99,53 @@ def test_each_roles_walk_has_no_csp_violation_and_leaves_no_storage(world, signe
         response = page.goto(url)
         assert response.status < 500, url
         page.wait_for_load_state("networkidle")
+
+
+def _observer_journey(page, world):
+    """An approved observer at the meeting: the confidentiality statement first (they agree, a posted
+    form), then the meeting's overview and the review of returning actions, which is what they may see."""
+    v = world.values
+    Attendance.update(agreed_at=None).where(Attendance.id == v["attendance_id"]).execute()
+    page.goto(f"/meetings/{v['meeting_id']}/run")
+    expect(page.get_by_text("to see the cases")).to_be_visible()  # no case before the agreement
+    page.get_by_role("link", name="this meeting's confidentiality statement").click()
+    expect(page.get_by_role("heading", name="Confidentiality statement")).to_be_visible()
+    page.get_by_role("button", name="I agree to the confidentiality statement").click()
+    expect(page.get_by_text("your agreement is recorded for this meeting")).to_be_visible()
+    assert Attendance.get_by_id(v["attendance_id"]).agreed_at is not None
+    expect(page.get_by_text("to see the cases")).to_have_count(0)
+    page.get_by_role("link", name="Review of returning cases' outstanding actions").click()
+    expect(page.locator("h1")).to_be_visible()
+
+
+def _other_agency_journey(page, world):
+    """A representative of an agency not involved in the closed-session case: their agency's actions (one
+    completed with a note, a posted form), and research for the open case on the agenda (saved)."""
+    v = world.values
+    action = make_action(world.objects["open_case"], Agency.get_by_id(v["agency_id"]),
+                         "Offer a home-safety visit (fictional)", due_date=date.today() - timedelta(days=3))
+    page.goto("/actions/")
+    page.get_by_role("link", name="Done on another date, or add a note").click()
+    page.get_by_label("Note (optional)").fill("Visit offered and accepted (fictional)")
+    page.get_by_role("button", name="Mark as done").click()
+    expect(page.get_by_text(f"Action on case {action.case.number} marked as done.")).to_be_visible()
+    assert Action.get_by_id(action.id).status == "done"
+    listing = world.objects["open_listing"]
+    page.goto(f"/meetings/{v['meeting_id']}/listings/{listing.id}/research")
+    page.get_by_label("What your agency holds on the victim").fill("Known to the housing team (fictional)")
+    page.get_by_role("button", name="Save research").click()
+    expect(page.get_by_text(f"Research saved for case {listing.case.number}.")).to_be_visible()
+    assert Research.get((Research.listing == listing.id) & (Research.agency == v["agency_id"]))
+
+
+@pytest.mark.parametrize("role", ["O", "X"])
+def test_each_roles_journey_through_a_form_has_no_csp_violation_and_leaves_no_storage(world, signed_in, role):
+    """The observer's and the other agency's representative's journeys, each posting a form; the page
+    fixture fails the test on a CSP violation or console error, and on any key left in localStorage or
+    sessionStorage (none at all: htmx's current-path key too, which static/js/app.js removes)."""
+    page = signed_in(world.users[role])
+    {"O": _observer_journey, "X": _other_agency_journey}[role](page, world)
+    page.wait_for_load_state("networkidle")
 
 
 def test_the_governance_pages_are_accessible(app, world, signed_in, assert_accessible):
