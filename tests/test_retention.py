@@ -316,6 +316,7 @@ def _seed_case(case, tag: str, pool: dict) -> dict[str, tuple]:
     meeting = make_meeting(starts_at=datetime(2025, 6, 18 if tag == "Gone" else 19, 9, 30))
     links["Meeting"] = meeting
     sentinels = {}
+    number = 0
     for model in _linked_models():
         name = model.__name__
         if name == "Listing":
@@ -326,7 +327,8 @@ def _seed_case(case, tag: str, pool: dict) -> dict[str, tuple]:
         for column in _text_columns(model):
             if column in CODE_COLUMNS.get(name, ()):
                 continue
-            sentinel = f"Qx{tag}{name}{column.replace('_', '')}Zq"
+            number += 1
+            sentinel = f"Q{tag[0]}{number:03d}Z"  # short: it fits a CharField of PostgreSQL (varchar(n))
             model.update({column: sentinel}).where(model._meta.primary_key == row.get_id()).execute()
             sentinels[sentinel] = (name, column)
     return sentinels
