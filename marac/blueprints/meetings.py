@@ -110,7 +110,7 @@ def new():
         form.venue.data = settings.get("meeting_venue")
     if form.validate_on_submit():
         try:
-            meeting = meetings.create_meeting(form.starts_at(), kind=form.kind.data, venue=form.venue.data,
+            meeting = meetings.create_meeting(form.starts_at(), kind=form.kind.data, venue=form.venue.data or "",
                                               user=_user())
         except MeetingError as error:
             _form_error(form, error, "day")
@@ -131,7 +131,7 @@ def edit(meeting_id):
         form.day.data, form.time.data = meeting.starts_at.date(), meeting.starts_at.strftime("%H:%M")
     if form.validate_on_submit():
         try:
-            meetings.move_meeting(meeting, form.starts_at(), venue=form.venue.data, user=_user())
+            meetings.move_meeting(meeting, form.starts_at(), venue=form.venue.data or "", user=_user())
         except MeetingError as error:
             _form_error(form, error, "day")
         else:
