@@ -4,6 +4,7 @@ posts look like a browser's, with hostile values (any text, control characters, 
 missing parts of a date, too many parts, stray extra fields such as role and agency_id)."""
 import io
 import json
+import os
 import re
 from datetime import date
 
@@ -27,7 +28,7 @@ from marac.models import (
     ViewReason,
 )
 
-EXAMPLES = 10
+EXAMPLES = int(os.environ.get("MARAC_FUZZ_EXAMPLES", "10"))  # more for a longer hunt
 TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=300)
 NUMBERISH = st.one_of(st.integers(-10**12, 10**12).map(str), st.sampled_from(["", "0", "-1", "1e9", "NaN", "31"]))
 EXTRA = st.sampled_from(["role", "agency_id", "case_id", "created_by", "author", "user_id", "status"])
@@ -169,6 +170,18 @@ def _page_forms(app, client, world, role) -> dict:
     return found
 
 
+class _Clients(dict):
+    """Signed-in clients by role, each signed in when first asked for."""
+
+    def __init__(self, app, world, **clients):
+        super().__init__(**clients)
+        self.app, self.world = app, world
+
+    def __missing__(self, role):
+        self[role] = signed_in_client(self.app, self.world, role)
+        return self[role]
+
+
 def _post_rules(app) -> dict:
     return {rule.endpoint: rule for rule in app.url_map.iter_rules() if "POST" in rule.methods}
 
@@ -223,24 +236,40 @@ def _fuzz(app, client, url, fields, upload=False):
 @pytest.mark.parametrize("endpoint", FUZZED)
 def test_generated_submissions_give_no_5xx_and_no_invalid_rows(app, world, endpoint):
     from test_access_matrix import EXPECTED
-    from test_security_review import _role_for_post
+    from test_security_review import _preparations, _role_for_post, _valid_bodies
 
     rule = _post_rules(app)[endpoint]
     role = ROLE.get(endpoint) or _role_for_post(EXPECTED[endpoint]) or "C"
     on_draft = endpoint in ("referrals.submit", "referrals.score")
     values = {**world.values, "referral_id": world.values["draft_id"]} if on_draft else world.values
-    url = url_for_rule(rule, values)
     client = world.objects["coordinator_client"] if role == "C" else signed_in_client(app, world, role)
-    if endpoint == "referrals.score":  # the checklist section's "Recalculate" button posts its answers
+    page_forms = _page_forms(app, client, world, role)  # read before any step changes the borough
+    steps = _preparations(app, world, _Clients(app, world, C=world.objects["coordinator_client"]))
+    step = steps.get(endpoint)
+    prepared = step() if step and endpoint not in ("referrals.submit", "referrals.score") else {}
+    url = url_for_rule(rule, values)
+    if prepared:  # the state where the form saves (check 13's steps): closed case, signed-off minutes, ...
+        url = url_for_rule(rule, {**values, **prepared})
+        page = client.get(url) if "GET" in rule.methods else None
+        fields = form_fields(page.get_data(as_text=True)) if page is not None and page.status_code == 200 else {}
+        if not fields:
+            fields = FIELDS[endpoint] if endpoint in FIELDS else page_forms.get(url_for_rule(rule, values))
+        assert fields is not None, f"no fields known for {endpoint}"
+    elif endpoint == "referrals.score":  # the checklist section's "Recalculate" button posts its answers
         page = client.get(f"/referrals/{world.values['draft_id']}/section/checklist")
         fields = form_fields(page.get_data(as_text=True))
         assert "score" in page.get_data(as_text=True) and fields
     elif endpoint in FIELDS:
         fields = FIELDS[endpoint]
     else:
-        forms = _page_forms(app, client, world, role)
-        assert url in forms, f"no form posts to {url} on any page {role} can open: add its fields to FIELDS"
-        fields = forms[url]
+        assert url in page_forms, f"no form posts to {url} on any page {role} can open: add its fields to FIELDS"
+        fields = page_forms[url]
+    # The values check 13 posts to make the form save are among those offered, so the save path is fuzzed too.
+    valid = _valid_bodies(world).get(endpoint, {})
+    fields = {name: list(offered) for name, offered in fields.items()}
+    for name, value in ({} if callable(valid) else valid).items():
+        if value is not None:
+            fields.setdefault(name, []).append(value)
     _fuzz(app, client, url, fields, upload=endpoint in UPLOADS)
 
 

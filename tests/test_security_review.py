@@ -661,7 +661,7 @@ def _preparations(app, w, clients) -> dict:
     URL values to use (run on the restored copy before each of the two posts)."""
     from marac_testing import make_agenda_case, make_referral
 
-    v, c, h = w.values, clients["C"], clients["H"]
+    v, c = w.values, clients["C"]
     run = f"/meetings/{v['meeting_id']}/run"
 
     def running():
@@ -681,7 +681,7 @@ def _preparations(app, w, clients) -> dict:
         return {"referral_id": make_referral(author=w.users["F"], status="submitted", qa_status="pending").id}
 
     def signed_off():
-        assert h.post(f"{run}/minutes/sign-off").status_code in (302, 303)
+        assert clients["H"].post(f"{run}/minutes/sign-off").status_code in (302, 303)
         return {}
 
     def draft():
@@ -703,7 +703,7 @@ def _preparations(app, w, clients) -> dict:
         return {"attendance_id": Attendance.select().order_by(Attendance.id.desc()).get().id}
 
     def approved_release():
-        assert h.post(f"/governance/releases/{v['release_id']}",
+        assert clients["H"].post(f"/governance/releases/{v['release_id']}",
                       data={"decision": "approved", "reason": "Fictional"}).status_code in (302, 303)
         return {}
 
