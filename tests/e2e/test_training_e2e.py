@@ -194,6 +194,10 @@ def test_imported_borough_checklist_scores_a_referral_live(app, signed_in, asser
     page.get_by_label("High-risk threshold").fill("6")
     page.get_by_label("Bands").fill("Low | 0-5\nHigh | 6+ | high")
     page.get_by_label("Bands").blur()
+    # The preview is redrawn from the definition as typed: tick only once it has been (ticking the old
+    # preview while the new one is on its way loses the ticks when it lands).
+    expect(page.locator("#instrument-score")).to_contain_text("Under the high-risk threshold of 6")
+    page.wait_for_load_state("networkidle")  # the threshold's own change may have sent an earlier preview
     page.locator("#instrument-preview #tick-1-1").check()
     page.locator("#instrument-preview #tick-1-2").check()
     expect(page.locator("#instrument-score")).to_contain_text("At or over the high-risk threshold of 6")
