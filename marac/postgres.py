@@ -210,9 +210,9 @@ def backup_command(cfg) -> int:
 # deleted person cascades to.
 RETENTION_TABLES = (
     "person", "person_alias", "person_match", "case_person", "referral", "referral_person", "referral_amendment",
-    "note", "document", "action", "action_update", "case_event", "research", "shared_info", "case_discussion",
-    "listing", "minutes_amendment", "move_request", "meeting_record", "agenda_version", "view_reason",
-    "release_request", "case",
+    "note", "document", "action", "action_update", "action_review", "case_event", "research", "shared_info",
+    "case_discussion", "listing", "minutes_amendment", "move_request", "meeting_record", "agenda_version",
+    "view_reason", "release_request", "case",
 )
 
 
