@@ -54,6 +54,14 @@ class MaracPostgresqlDatabase(PostgresqlDatabase):
         super().begin(isolation_level)
         self.cursor().execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
 
+    def execute_sql(self, sql, params=None, *args, **kwargs):
+        # PostgreSQL text cannot hold NUL (psycopg2 refuses the value); SQLite stores it. A NUL typed or
+        # posted into a form is never meant: it is dropped here, so such a post is saved (or searched)
+        # as on SQLite instead of failing with a 500.
+        if params and any(isinstance(p, str) and "\x00" in p for p in params):
+            params = [p.replace("\x00", "") if isinstance(p, str) else p for p in params]
+        return super().execute_sql(sql, params, *args, **kwargs)
+
 
 def is_postgres_url(url: str) -> bool:
     return url.split(":", 1)[0] in ("postgres", "postgresql")

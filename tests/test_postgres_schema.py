@@ -5,6 +5,7 @@ These need a PostgreSQL server: MARAC_TEST_DATABASE_URL (scripts/postgres_test_s
 """
 import re
 import threading
+from datetime import datetime
 
 import psycopg2
 import pytest
@@ -188,3 +189,15 @@ def test_a_write_transaction_waits_for_another(app):
         t.join()
     assert order == ["first begins", "first commits", "second begins"]
 
+
+
+def test_a_nul_character_is_dropped_not_a_server_error(app, client, coordinator, sign_in):
+    """PostgreSQL text cannot hold NUL (SQLite's can): a NUL posted into a form or a search is dropped
+    before it reaches the server, so the save or search works instead of failing with a 500."""
+    from marac.models import Agency
+
+    with db.connection_context():
+        Agency.create(name="Fictional\x00 Agency", created_at=datetime(2026, 1, 1))
+        assert Agency.select().where(Agency.name == "Fictional\x00 Agency").get().name == "Fictional Agency"
+    sign_in(coordinator)
+    assert client.post("/cases/", data={"number": "\x00"}).status_code == 200
