@@ -699,6 +699,7 @@ def change_listing(listing: Listing, user=None, *, kind: str, emergency_reason: 
     its closed-session invitations; the same rules as listing it."""
     if kind not in LISTING_KINDS:
         raise MeetingError("Choose how the case is listed", field="kind")
+    emergency_reason = emergency_reason or ""  # a post without the field (no JS, a hand-made post) is no reason
     meeting = listing.meeting
     if meeting.status != "planned":
         raise MeetingError("This meeting's agenda can no longer be changed")

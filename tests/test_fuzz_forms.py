@@ -337,3 +337,15 @@ def test_a_meeting_form_without_its_venue_field_saves_an_empty_venue(app, world)
     r = client.post(f"/meetings/{meeting.id}/edit", data={"day": ["10", "12", "2026"], "time": "11:00"})
     assert r.status_code == 302
     assert Meeting.get_by_id(meeting.id).venue == ""
+
+
+def test_a_listing_change_without_its_emergency_reason_field_is_no_500(app, world):
+    """Found by the fuzzing on PostgreSQL (intermittently: only when the example left the field out):
+    changing a listing with no emergency_reason field called .strip() on None."""
+    from marac.models import Listing
+
+    client = world.objects["coordinator_client"]
+    meeting_id, listing_id = world.values["meeting_id"], world.values["listing_id"]
+    r = client.post(f"/meetings/{meeting_id}/listings/{listing_id}", data={"kind": "closed"})
+    assert r.status_code in (200, 302)
+    assert Listing.get_by_id(listing_id).emergency_reason == ""
