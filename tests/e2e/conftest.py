@@ -112,6 +112,10 @@ def page_factory(browser):
     for ctx, problems in opened:
         for pg in ctx.pages:
             if pg.url.startswith("http"):
+                # What a page leaves once it has loaded: htmx writes its key when its script runs and
+                # app.js (the next deferred script) removes it, so a page caught between the two
+                # (a navigation the test's last action started) is read after it has loaded.
+                pg.wait_for_load_state("load")
                 if stored := pg.evaluate(STORAGE_KEYS):
                     problems.append(f"storage: {pg.url} left {stored}")
         ctx.close()
