@@ -145,6 +145,23 @@ def _copy_key(source: Path, target: Path) -> None:
         f.write(data)
 
 
+def new_copy_paths(folder: Path, extension: str) -> tuple[Path, Path]:
+    """A new backup's name, folder/marac-<UTC time>.<extension> (numbered when taken twice in a
+    second), and the .partial name it is written under until it has been checked."""
+    stamp = clock.now().strftime("%Y%m%dT%H%M%SZ")
+    target, n = folder / f"marac-{stamp}.{extension}", 2
+    while target.exists():
+        target, n = folder / f"marac-{stamp}-{n}.{extension}", n + 1
+    return target, target.with_name(target.name + ".partial")
+
+
+def copy_key_beside(target: Path, key_file: Path | None) -> None:
+    """Put the instance's second-factor key beside a backup (replacing one an earlier failed attempt left)."""
+    if key_file is not None and Path(key_file).exists():
+        key_copy(target).unlink(missing_ok=True)
+        _copy_key(Path(key_file), key_copy(target))
+
+
 def _backup_key(path: Path):
     match = BACKUP_NAME.match(path.name)
     return (match.group(1), int(match.group(2) or 0)) if match else None
@@ -176,15 +193,9 @@ def backup_database(source: Path, folder: Path, keep: int, key_file: Path | None
     if not _is_sqlite_file(source):
         raise BackupError(f"{source} is not an SQLite database")
     folder.mkdir(parents=True, exist_ok=True)
-    stamp = clock.now().strftime("%Y%m%dT%H%M%SZ")
-    target, n = folder / f"marac-{stamp}.db", 2
-    while target.exists():
-        target, n = folder / f"marac-{stamp}-{n}.db", n + 1
-    partial = target.with_name(target.name + ".partial")
+    target, partial = new_copy_paths(folder, "db")
     try:
-        if key_file is not None and Path(key_file).exists():
-            key_copy(target).unlink(missing_ok=True)  # a key left by an earlier failed attempt
-            _copy_key(Path(key_file), key_copy(target))
+        copy_key_beside(target, key_file)
         _copy(source, partial)
         problems = check_database(partial)
         if problems:

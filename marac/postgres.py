@@ -155,22 +155,15 @@ def dump_database(url: str, folder: Path, keep: int, key_file: Path | None = Non
     """pg_dump (custom format: one consistent snapshot while the app keeps serving) into
     folder/marac-<UTC time>.dump; the archive must list back with pg_restore before it gets its
     final name; the instance's second-factor key goes beside it; dumps beyond `keep` are deleted."""
-    from marac import clock
-    from marac.backup import BackupError, BackupResult, _copy_key, key_copy
+    from marac.backup import BackupError, BackupResult, copy_key_beside, key_copy, new_copy_paths
 
     if keep < 1:
         raise BackupError("BACKUP_KEEP must be 1 or more")
     folder.mkdir(parents=True, exist_ok=True)
-    stamp = clock.now().strftime("%Y%m%dT%H%M%SZ")
-    target, n = folder / f"marac-{stamp}.dump", 2
-    while target.exists():
-        target, n = folder / f"marac-{stamp}-{n}.dump", n + 1
-    partial = target.with_name(target.name + ".partial")
+    target, partial = new_copy_paths(folder, "dump")
     env = _client_env(url)
     try:
-        if key_file is not None and Path(key_file).exists():
-            key_copy(target).unlink(missing_ok=True)
-            _copy_key(Path(key_file), key_copy(target))
+        copy_key_beside(target, key_file)
         done = subprocess.run([_tool("pg_dump"), "--format=custom", "--no-owner", "--file", str(partial)],  # noqa: S603  # nosec B603
                               env=env, capture_output=True, text=True, timeout=3600)
         if done.returncode != 0:
