@@ -12,6 +12,9 @@ restore  copies a backup into a fresh folder (never over an existing database, n
          to serve it.
 check    integrity_check and foreign_key_check of the live database (or of any file).
 
+On PostgreSQL (DATABASE_URL postgresql://...) the three are marac/postgres.py's: pg_dump, pg_restore
+into a new, empty database, and a check of the connection, the migrations and the audit log.
+
 These work on the file directly, without create_app(): the database may be damaged (that is when
 they are needed) and the app's start-up check would refuse it.
 """
@@ -63,7 +66,7 @@ def database_path(cfg) -> Path:
     if not url:
         return Path(cfg["INSTANCE_PATH"]) / DATABASE_FILE
     if not url.startswith("sqlite:///"):
-        raise BackupError("backup, restore and check work on SQLite databases only")
+        raise BackupError("backup, restore and check work on SQLite and PostgreSQL databases only")
     return Path(url[len("sqlite:///"):].split("?", 1)[0])
 
 
@@ -276,6 +279,10 @@ def restore_command(args) -> int:
         print("Usage: python app.py restore BACKUP_FILE --to NEW_FOLDER")
         return 1
     cfg = load_config()
+    from marac import postgres
+
+    if postgres.is_postgres_url(cfg.get("DATABASE_URL") or ""):
+        return postgres.restore_command(cfg, args)  # pg_restore into a new database (issue 12)
     try:
         target = restore_database(Path(args.file), Path(args.to), running=database_path(cfg))
     except (BackupError, sqlite3.Error, OSError) as exc:
@@ -296,7 +303,19 @@ def restore_command(args) -> int:
 
 def check_command(args) -> int:
     """python app.py check [FILE]"""
-    path = Path(args.file) if getattr(args, "file", None) else database_path(load_config())
+    if getattr(args, "file", None):
+        path = Path(args.file)
+    else:
+        cfg = load_config()
+        from marac import postgres
+
+        if postgres.is_postgres_url(cfg.get("DATABASE_URL") or ""):
+            return postgres.check_command(cfg)  # the connection, migrations, audit log (issue 12)
+        try:
+            path = database_path(cfg)
+        except BackupError as exc:
+            print(f"Check refused: {exc}")
+            return 2
     problems = check_database(path)
     if problems:
         print(f"{path}: {len(problems)} problem(s)")

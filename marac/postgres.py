@@ -227,3 +227,162 @@ def rewrite_tables(database, tables=RETENTION_TABLES) -> None:
         if table not in RETENTION_TABLES:
             raise ValueError(f"not a table of the retention deletion: {table}")
         database.execute(NodeList((SQL("VACUUM (FULL)"), Entity(table))))
+
+
+# --- check and restore (python app.py check | restore, when DATABASE_URL is PostgreSQL) -----------
+
+APPEND_ONLY_TRIGGERS = ("audit_event_no_update", "audit_event_no_delete", "audit_event_no_truncate")
+
+
+def _first_line(exc: Exception) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
+def where(url: str) -> str:
+    """host:port/database of a URL, without its user or password (for messages)."""
+    params = connect_params(url)
+    return f"{params.get('host') or 'localhost'}:{params.get('port') or 5432}/{params['dbname']}"
+
+
+def check_database(url: str) -> tuple[list[str], list[str]]:
+    """(what was found sound, problems) in the PostgreSQL database at url: the connection, the
+    migrations recorded, the audit log's append-only triggers and its hash chain. The server checks
+    its own pages and enforces the foreign keys itself (page-level checks: pg_amcheck, the database
+    administrator's)."""
+    from peewee import DatabaseError
+
+    from marac import audit
+    from marac.db import migration_modules
+    from marac.models import AuditEvent
+
+    sound, problems = [], []
+    database = open_postgres(url)
+    try:
+        database.connect()
+    except DatabaseError as exc:
+        return sound, [f"cannot connect: {_first_line(exc)}"]
+    try:
+        sound.append(f"connected (PostgreSQL {database.execute_sql('SHOW server_version').fetchone()[0]})")
+        if not database.table_exists("schema_migration") or not database.table_exists("audit_event"):
+            problems.append("no marac schema here (the app creates it when it first starts on an empty database)")
+            return sound, problems
+        done = {name for (name,) in database.execute_sql("SELECT name FROM schema_migration").fetchall()}
+        known = [name for name, _module in migration_modules()]
+        pending = [name for name in known if name not in done]
+        sound.append(f"migrations: {len(known) - len(pending)} of {len(known)} applied"
+                     + (f" (the app applies {', '.join(pending)} when it starts)" if pending else ""))
+        unknown = sorted(done - set(known))
+        if unknown:
+            problems.append(f"migrations this version of marac does not have: {', '.join(unknown)} "
+                            "(a newer marac made this database)")
+        enabled = {name for (name,) in database.execute_sql(
+            "SELECT tgname FROM pg_trigger WHERE tgrelid = to_regclass('audit_event') AND tgenabled <> 'D'").fetchall()}
+        missing = [name for name in APPEND_ONLY_TRIGGERS if name not in enabled]
+        if missing:
+            problems.append(f"audit log not append-only: trigger(s) missing or disabled: {', '.join(missing)}")
+        else:
+            sound.append("audit log append-only (its triggers are in place)")
+        with database.bind_ctx([AuditEvent], bind_refs=False, bind_backrefs=False):
+            result = audit.verify()
+        if result.ok:
+            sound.append(f"audit log intact: {result.checked} rows checked")
+        else:
+            problems.append(f"audit log ALTERED at row {result.first_bad_id}: {result.problem} "
+                            f"({result.checked} rows before it are intact)")
+    except DatabaseError as exc:
+        problems.append(f"the check itself failed: {_first_line(exc)}")
+    finally:
+        database.close()
+    return sound, problems
+
+
+def check_command(cfg) -> int:
+    """python app.py check, on PostgreSQL."""
+    url = cfg["DATABASE_URL"]
+    sound, problems = check_database(url)
+    print(f"{where(url)}:")
+    for line in sound:
+        print("  " + line)
+    if problems:
+        print(f"{len(problems)} problem(s):")
+        for problem in problems:
+            print("  " + problem)
+        return 2
+    print("Database OK.")
+    return 0
+
+
+def _same_database(url: str, other: str) -> bool:
+    a, b = connect_params(url), connect_params(other)
+    return all((a.get(k) or d) == (b.get(k) or d) for k, d in (("host", "localhost"), ("port", 5432), ("dbname", "")))
+
+
+def restore_dump(dump: Path, to_url: str, running_url: str | None = None) -> list[str]:
+    """pg_restore a dump of `python app.py backup` into a new, empty database (never into the one the
+    app is configured to serve, never over tables), in one transaction, then check it. Returns what
+    the check found sound."""
+    import psycopg2
+
+    from marac.backup import BackupError
+
+    dump = Path(dump)
+    if not dump.is_file():
+        raise BackupError(f"{dump} does not exist")
+    listed = subprocess.run([_tool("pg_restore"), "--list", str(dump)],  # noqa: S603  # nosec B603
+                            capture_output=True, text=True, timeout=600)
+    if listed.returncode != 0 or "TABLE DATA public audit_event" not in listed.stdout:
+        why = (listed.stderr.strip().splitlines() or ["no audit_event table in it"])[0]
+        raise BackupError(f"{dump} is not a dump of marac (python app.py backup on PostgreSQL): {why}")
+    if running_url and _same_database(to_url, running_url):
+        raise BackupError(f"{where(to_url)} is the database the app is configured to serve: restore into a new, "
+                          "empty database (createdb), check it, then switch over")
+    try:
+        conn = psycopg2.connect(**connect_params(to_url))
+    except psycopg2.Error as exc:
+        raise BackupError(f"cannot connect to {where(to_url)} (create it first: createdb): {_first_line(exc)}") from exc
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")
+            tables = cur.fetchone()[0]
+    finally:
+        conn.close()
+    if tables:
+        raise BackupError(f"{where(to_url)} is not empty ({tables} tables): restore into a new, empty database")
+    done = subprocess.run([_tool("pg_restore"), "--no-owner", "--exit-on-error", "--single-transaction",  # noqa: S603  # nosec B603
+                           "--dbname", connect_params(to_url)["dbname"], str(dump)],
+                          env=_client_env(to_url), capture_output=True, text=True, timeout=3600)
+    if done.returncode != 0:
+        raise BackupError(f"pg_restore failed, nothing was restored: {done.stderr.strip()}")
+    sound, problems = check_database(to_url)
+    if problems:
+        raise BackupError(f"restored into {where(to_url)}, but it failed its check: " + "; ".join(problems))
+    return sound
+
+
+def restore_command(cfg, args) -> int:
+    """python app.py restore FILE.dump --to postgresql://.../NEW_DATABASE, on PostgreSQL."""
+    from marac.backup import BackupError, key_copy
+
+    if not is_postgres_url(args.to):
+        print("Restore refused: the app runs on PostgreSQL, so restore a dump into a new, empty database: createdb "
+              "NEW_DATABASE, then python app.py restore FILE.dump --to postgresql://USER@HOST:PORT/NEW_DATABASE "
+              "(docs/POSTGRESQL.md)")
+        return 2
+    try:
+        sound = restore_dump(Path(args.file), args.to, running_url=cfg["DATABASE_URL"])
+    except (BackupError, RuntimeError, OSError, subprocess.SubprocessError) as exc:
+        print(f"Restore refused: {exc}")
+        return 2
+    print(f"Restored and checked: {where(args.to)}")
+    for line in sound:
+        print("  " + line)
+    key = key_copy(Path(args.file))
+    if key.exists():
+        print(f"Its second-factor key is beside the dump: {key}. Copy it into the instance folder of the app that "
+              "will serve this database, as totp_key, or the app will not start.")
+    else:
+        print(f"No second-factor key was kept beside {args.file} ({key.name}): put the totp_key that belongs to "
+              "this database into the instance folder of the app that will serve it, or the app will not start.")
+    print("To serve it: stop the service, set DATABASE_URL in instance/config.py to the new database, start the "
+          "service again.")
+    return 0

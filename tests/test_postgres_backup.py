@@ -1,6 +1,7 @@
 """`python app.py backup` on PostgreSQL (issue 12): pg_dump while the app writes, a dump that
 pg_restore reads back into a new database where the app starts and the audit chain is intact, the
-second-factor key beside it, old dumps pruned, the backup audited. The SQLite backup: test_backup.py."""
+second-factor key beside it, old dumps pruned, the backup audited. `check` and `restore` on
+PostgreSQL. The SQLite backup, restore and check: test_backup.py."""
 import subprocess
 
 import pytest
@@ -8,14 +9,14 @@ from marac_testing import AuditWriter
 from postgres_testing import admin_connection, database_url, postgres_only
 
 from marac import audit, cli, create_app, postgres
-from marac.db import db
+from marac.db import db, migration_modules
 from marac.models import Agency, AuditEvent, User
 
 pytestmark = postgres_only
 
 
-def restore(dump, name: str) -> str:
-    """pg_restore the dump into a new database; returns its URL."""
+def create_empty(name: str) -> str:
+    """A new, empty database; returns its URL."""
     conn = admin_connection()
     try:
         with conn.cursor() as cur:
@@ -23,7 +24,12 @@ def restore(dump, name: str) -> str:
             cur.execute(f'CREATE DATABASE "{name}"')
     finally:
         conn.close()
-    url = database_url(name)
+    return database_url(name)
+
+
+def restore(dump, name: str) -> str:
+    """pg_restore the dump into a new database; returns its URL."""
+    url = create_empty(name)
     done = subprocess.run(["pg_restore", "--no-owner", "--exit-on-error", "--dbname", name, str(dump)],
                           env=postgres._client_env(url), capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
@@ -125,4 +131,87 @@ def test_a_restored_dump_without_its_key_refuses_to_start(app, coordinator, tmp_
             other_key.decrypt(stored.encode())
     finally:
         db.close()
+        drop(name)
+
+
+def configure(tmp_path, monkeypatch, url: str):
+    """The app fixture's instance folder (its totp_key) with a config.py serving url, as the commands read it."""
+    instance = tmp_path / "instance"
+    (instance / "config.py").write_text(f"DATABASE_URL = {url!r}\nSECRET_KEY = {'s' * 40!r}\n", encoding="utf-8")
+    monkeypatch.setenv("MARAC_INSTANCE", str(instance))
+    return instance
+
+
+def record_events(count: int = 3) -> list[int]:
+    """A few audit rows; their ids."""
+    with db.connection_context(), db.atomic():
+        for i in range(count):
+            audit.record("test.event", object_type="thing", object_id=i)
+    with db.connection_context():
+        return [e.id for e in AuditEvent.select().order_by(AuditEvent.id)]
+
+
+def test_check_reports_the_migrations_the_triggers_and_an_intact_chain(app, coordinator, tmp_path, monkeypatch,
+                                                                       capsys):
+    configure(tmp_path, monkeypatch, app.config["DATABASE_URL"])
+    rows = len(record_events())
+    assert cli.main(["check"]) == 0
+    out = capsys.readouterr().out
+    known = len(migration_modules())
+    assert f"migrations: {known} of {known} applied\n" in out
+    assert "audit log append-only (its triggers are in place)" in out
+    assert f"audit log intact: {rows} rows checked" in out and out.endswith("Database OK.\n")
+
+
+def test_check_names_an_altered_row_and_a_disabled_trigger(app, coordinator, tmp_path, monkeypatch, capsys):
+    configure(tmp_path, monkeypatch, app.config["DATABASE_URL"])
+    ids = record_events()
+    with db.connection_context():
+        db.execute_sql("ALTER TABLE audit_event DISABLE TRIGGER audit_event_no_update")
+        db.execute_sql("UPDATE audit_event SET action = 'auth.nothing_to_see' WHERE id = %s", (ids[1],))
+    assert cli.main(["check"]) == 2
+    out = capsys.readouterr().out
+    assert "2 problem(s):" in out
+    assert "trigger(s) missing or disabled: audit_event_no_update\n" in out
+    assert (f"audit log ALTERED at row {ids[1]}: content does not match its hash (the row was altered) "
+            "(1 rows before it are intact)") in out
+
+
+def test_check_without_the_server_says_so_in_one_line(tmp_path, monkeypatch, capsys):
+    instance = tmp_path / "instance"
+    instance.mkdir()
+    (instance / "config.py").write_text("DATABASE_URL = 'postgresql://nobody:SECRET@127.0.0.1:1/none'\n",
+                                        encoding="utf-8")
+    monkeypatch.setenv("MARAC_INSTANCE", str(instance))
+    assert cli.main(["check"]) == 2
+    out = capsys.readouterr().out
+    assert out.startswith("127.0.0.1:1/none:\n1 problem(s):\n  cannot connect: ") and "SECRET" not in out
+
+
+def test_restore_into_a_new_database_checks_it_and_refuses_anything_else(app, coordinator, tmp_path, monkeypatch,
+                                                                          capsys):
+    url = app.config["DATABASE_URL"]
+    instance = configure(tmp_path, monkeypatch, url)
+    rows = len(record_events())
+    dump = postgres.dump_database(url, tmp_path / "dumps", keep=1, key_file=instance / "totp_key").path
+    name = f"{url.rsplit('/', 1)[1]}_restore"
+    target = create_empty(name)
+    try:
+        assert cli.main(["restore", str(dump), "--to", target]) == 0
+        out = capsys.readouterr().out
+        assert f"Restored and checked: {postgres.where(target)}" in out
+        assert f"audit log intact: {rows} rows checked" in out
+        assert f"Its second-factor key is beside the dump: {dump}.totp_key" in out
+        refusals = [
+            ([str(dump), "--to", target], "is not empty"),  # never over tables: here, the restored ones
+            ([str(dump), "--to", url], "is the database the app is configured to serve"),
+            ([str(dump), "--to", str(tmp_path / "folder")], "restore a dump into a new, empty database: createdb"),
+            ([str(tmp_path / "missing.dump"), "--to", target], "missing.dump does not exist"),
+            ([str(instance / "totp_key"), "--to", target], "is not a dump of marac"),
+        ]
+        for argv, why in refusals:
+            assert cli.main(["restore", *argv]) == 2, why
+            out = capsys.readouterr().out
+            assert out.startswith("Restore refused: ") and why in out and out.count("\n") == 1, out
+    finally:
         drop(name)
