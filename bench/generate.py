@@ -2,6 +2,7 @@
 
     .venv/bin/python -m bench.generate 1000 10000 100000     # build what is missing (or stale)
     .venv/bin/python -m bench.generate 1000 --force          # rebuild
+    .venv/bin/python -m bench.generate 100000 --panels 5     # five panels in one database (issue 12)
 
 Every name, address and text is fictional, made from small built-in lists. The borough runs as a
 busy domestic-abuse MARAC does: a meeting every fortnight with 40 cases on the agenda (34 new,
@@ -22,6 +23,14 @@ The schema comes from the app's own migrations (marac.db.init_db); rows are writ
 an ordinary WAL database the app opens as it is. A JSON file next to it holds the facts the
 benchmark needs (ids of the showcase meeting and case, users) and a fingerprint of the schema
 and generator, so a stale cache is rebuilt.
+
+Panels (issue 12): with `panels=N` the cases are spread evenly over N panels in one database, as a
+county service holds them. Each panel walks the same cycle on its own (its own meetings, the meeting
+under way, inbox, showcase case, coordinator, chair, referrers and observer, and a `panel_name`
+setting); the agencies are the shared directory and the representatives are panel 1's, granted the
+other panels (UserPanel), as a county police or health trust representative serves several panels.
+The facts (users, ids) are panel 1's: the benchmark signs in there and measures one panel's pages
+with every panel's rows in the database. With one panel the rows are exactly those of before.
 """
 import argparse
 import hashlib
@@ -132,33 +141,60 @@ AGENCIES = [
     ("St Anne's Primary School", "referrer", False),
 ]
 POLICE, COUNCIL_CS, IDVA = 1, 2, 7  # agency ids (1-based, in AGENCIES order)
+PANEL_NAMES = ["Anytown MARAC", "Brookford MARAC", "Castleby MARAC", "Dunmere MARAC", "Eastwick MARAC"]
 
 
-def fingerprint() -> str:
-    """Changes when the generator or the schema (the migrations) changes: the cache is then rebuilt."""
-    h = hashlib.sha256(str(GENERATOR_VERSION).encode())
+def panel_name(panel: int) -> str:
+    """Panel 1 keeps the name the migration gives a new install's panel (the settings' default)."""
+    return PANEL_NAMES[panel - 1] if panel <= len(PANEL_NAMES) else f"Panel {panel} MARAC"
+
+
+def panel_sizes(cases: int, panels: int) -> list[int]:
+    """Cases per panel: an even spread, the first panels taking the remainder."""
+    if panels < 1 or cases < panels:
+        raise ValueError(f"cannot spread {cases} cases over {panels} panels")
+    base, extra = divmod(cases, panels)
+    return [base + (1 if p < extra else 0) for p in range(panels)]
+
+
+def panel_email(panel: int, local: str) -> str:
+    """Panel 1's users keep the addresses the benchmark has always signed in with."""
+    return f"{local}@{BENCH_DOMAIN}" if panel == 1 else f"p{panel}-{local}@{BENCH_DOMAIN}"
+
+
+def panel_seed(panel: int, seed):
+    """Panel 1 draws from the random streams it always did (so one panel gives the same rows as before);
+    every other panel from its own, so panels do not hold copies of each other's people."""
+    return seed if panel == 1 else f"{seed}-panel{panel}"
+
+
+def fingerprint(panels: int = 1) -> str:
+    """Changes when the generator, the schema (the migrations) or the number of panels changes: the cache
+    is then rebuilt."""
+    h = hashlib.sha256(str(GENERATOR_VERSION).encode() + (f"/panels={panels}".encode() if panels != 1 else b""))
     for path in [Path(__file__), *sorted((ROOT / "marac" / "migrations").glob("m*.py"))]:
         h.update(path.name.encode())
         h.update(path.read_bytes())
     return h.hexdigest()[:16]
 
 
-def cache_paths(cases: int) -> tuple[Path, Path]:
-    return CACHE / f"{cases}.db", CACHE / f"{cases}.json"
+def cache_paths(cases: int, panels: int = 1) -> tuple[Path, Path]:
+    name = str(cases) if panels == 1 else f"{cases}-{panels}panels"
+    return CACHE / f"{name}.db", CACHE / f"{name}.json"
 
 
-def ensure(cases: int, force: bool = False, quiet: bool = False) -> tuple[Path, dict]:
+def ensure(cases: int, force: bool = False, quiet: bool = False, panels: int = 1) -> tuple[Path, dict]:
     """The cached database of this size (built when missing or stale) and its facts."""
-    db_path, facts_path = cache_paths(cases)
+    db_path, facts_path = cache_paths(cases, panels)
     if not force and db_path.exists() and facts_path.exists():
         facts = json.loads(facts_path.read_text())
-        if facts.get("fingerprint") == fingerprint():
+        if facts.get("fingerprint") == fingerprint(panels):
             return db_path, facts
     CACHE.mkdir(parents=True, exist_ok=True)
     tmp = db_path.with_suffix(".tmp")
     for p in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm")):
         p.unlink(missing_ok=True)
-    facts = generate(tmp, cases, quiet=quiet)
+    facts = generate(tmp, cases, quiet=quiet, panels=panels)
     tmp.replace(db_path)
     facts_path.write_text(json.dumps(facts, indent=1))
     return db_path, facts
@@ -230,21 +266,27 @@ def ts(value: datetime) -> str:
 class Borough:
     """Builds every row in memory-light streams; ids are assigned here, so no row is read back."""
 
-    def __init__(self, conn: sqlite3.Connection, cases: int, now: datetime, seed: int = 11):
+    def __init__(self, conn: sqlite3.Connection, cases: int, now: datetime, seed: int = 11, panels: int = 1):
         from marac import models as m
 
         self.m = m
         self.conn = conn
-        self.n_cases = cases
+        self.sizes = panel_sizes(cases, panels)
+        self.n_cases = self.sizes[0]
         self.now = now
+        self.seed = seed
+        self.panel_id = 1
         self.rng = random.Random(seed)
-        self.audit: list[tuple] = []  # (at, user_id, action, object_type, object_id, detail)
-        self.ids = {"person": 0, "case": 0, "referral": 0, "listing": 0, "meeting": 0}
+        self.audit: list[tuple] = []  # (at, user_id, action, object_type, object_id, detail, panel)
+        self.ids = {"person": 0, "case": 0, "referral": 0, "listing": 0, "meeting": 0, "research": 0, "note": 0,
+                    "action": 0}
+        self.staff: dict[int, dict] = {}  # panel -> its coordinator, chair, referrers and observer (user ids)
         self.notes: list[tuple] = []
         self.actions: list[tuple] = []
         self.research: list[tuple] = []
         self.cases: dict[int, list] = {}
         self.facts: dict = {}
+        self.main_facts = self.facts  # panel 1's: what the benchmark uses
         self._answer_pool = self._risk_pool()
 
     # -- reference data ----------------------------------------------------------------------------
@@ -262,30 +304,45 @@ class Borough:
             if member:
                 self.member_agencies.append(i)
         w.flush()
-        users = []  # (name, email, role, agency_id, deputy)
+        users = []  # (name, email, role, agency_id, deputy, panel)
 
-        def add(name, local, role, agency, deputy=False):
-            users.append((name, f"{local}@{BENCH_DOMAIN}", role, agency, deputy))
+        def add(name, local, role, agency, deputy=False, panel=1):
+            users.append((name, panel_email(panel, local), role, agency, deputy, panel))
             return len(users)
 
-        self.coordinator = add("Casey Coordinator", "coordinator", "coordinator", COUNCIL_CS)
-        self.chair = add("Jordan Chair", "chair", "chair", POLICE)
         self.reps = {}
-        for agency in self.member_agencies:
-            self.reps[agency] = add(f"Rep {agency:02d} {FAMILY[agency]}", f"rep{agency:02d}", "representative", agency)
-        for agency in self.member_agencies[:10]:
-            add(f"Deputy {agency:02d} {FAMILY[agency + 30]}", f"deputy{agency:02d}", "representative", agency, True)
-        self.referrers = []
-        referrer_agencies = [POLICE] * 12 + [IDVA] * 4 + [3, 4, 5, 8, 9, 11, 13, 26, 27, 28, 29, 30]
-        for n, agency in enumerate(referrer_agencies, start=1):
-            self.referrers.append(add(f"Referrer {n:02d} {FAMILY[n + 10]}", f"referrer{n:02d}", "referrer", agency))
-        self.observer = add("Olly Observer", "observer", "observer", 23)
+        deputies = []
+        for panel in range(1, len(self.sizes) + 1):
+            suffix = "" if panel == 1 else f" {panel}"
+            staff = self.staff[panel] = {
+                "coordinator": add(f"Casey Coordinator{suffix}", "coordinator", "coordinator", COUNCIL_CS, panel=panel),
+                "chair": add(f"Jordan Chair{suffix}", "chair", "chair", POLICE, panel=panel),
+                "referrers": []}
+            if panel == 1:  # the representatives: panel 1's, granted the other panels below
+                for agency in self.member_agencies:
+                    self.reps[agency] = add(f"Rep {agency:02d} {FAMILY[agency]}", f"rep{agency:02d}",
+                                            "representative", agency)
+                for agency in self.member_agencies[:10]:
+                    deputies.append(add(f"Deputy {agency:02d} {FAMILY[agency + 30]}", f"deputy{agency:02d}",
+                                        "representative", agency, True))
+            referrer_agencies = [POLICE] * 12 + [IDVA] * 4 + [3, 4, 5, 8, 9, 11, 13, 26, 27, 28, 29, 30]
+            for n, agency in enumerate(referrer_agencies, start=1):
+                staff["referrers"].append(add(f"Referrer {n:02d} {FAMILY[n + 10]}{suffix}", f"referrer{n:02d}",
+                                              "referrer", agency, panel=panel))
+            staff["observer"] = add(f"Olly Observer{suffix}", "observer", "observer", 23, panel=panel)
+        self.panels_and_settings(created)
         w = Writer(self.conn, m.User, ["id", "name", "email", "password_hash", "role", "agency_id", "is_deputy",
-                                       "active", "created_at", "password_changed_at"])
-        for uid, (name, email, role, agency, deputy) in enumerate(users, start=1):
-            w.add((uid, name, email, password_hash, role, agency, int(deputy), 1, created, created))
+                                       "active", "created_at", "password_changed_at", "panel_id"])
+        for uid, (name, email, role, agency, deputy, panel) in enumerate(users, start=1):
+            w.add((uid, name, email, password_hash, role, agency, int(deputy), 1, created, created, panel))
         w.flush()
-        self.users = {uid: (name, role, agency) for uid, (name, _e, role, agency, _d) in enumerate(users, start=1)}
+        w = Writer(self.conn, m.UserPanel, ["user_id", "panel_id", "granted_by_id", "granted_at"])
+        for panel in range(2, len(self.sizes) + 1):
+            for user in [*self.reps.values(), *deputies]:
+                w.add((user, panel, self.staff[panel]["coordinator"], created))
+        w.flush()
+        self.users = {uid: (name, role, agency) for uid, (name, _e, role, agency, _d, _p) in enumerate(users, start=1)}
+        self.use_panel(1)
         self.facts["users"] = {
             "password": BENCH_PASSWORD,
             "coordinator": [users[self.coordinator - 1][1]],
@@ -294,6 +351,30 @@ class Borough:
             "referrer": [users[u - 1][1] for u in self.referrers],
             "observer": [users[self.observer - 1][1]],
         }
+
+    def panels_and_settings(self, created: str) -> None:
+        """The panels after the first (which the migration made) and, with several, each panel's name setting."""
+        if len(self.sizes) == 1:
+            return
+        w = Writer(self.conn, self.m.Panel, ["id", "name", "panel_type", "preset", "created_at"])
+        for panel in range(2, len(self.sizes) + 1):
+            w.add((panel, panel_name(panel), "domestic_abuse", "", created))
+        w.flush()
+        self.conn.execute('UPDATE "panel" SET "name" = ? WHERE "id" = 1', (panel_name(1),))
+        w = Writer(self.conn, self.m.PanelSetting, ["panel_id", "key", "value", "updated_at", "updated_by"])
+        for panel in range(1, len(self.sizes) + 1):
+            w.add((panel, "panel_name", json.dumps(panel_name(panel)), created, None))
+        w.flush()
+
+    def use_panel(self, panel: int) -> None:
+        """Generate into this panel from here on: its staff, size, random stream and facts."""
+        self.panel_id = panel
+        staff = self.staff[panel]
+        self.coordinator, self.chair = staff["coordinator"], staff["chair"]
+        self.referrers, self.observer = staff["referrers"], staff["observer"]
+        self.n_cases = self.sizes[panel - 1]
+        self.rng = random.Random(panel_seed(panel, self.seed))
+        self.facts = self.main_facts if panel == 1 else {}
 
     def _risk_pool(self) -> list[tuple]:
         """64 answer sets with their score, band and verdict (scored by marac.risk, as the form does)."""
@@ -322,7 +403,7 @@ class Borough:
     def audit_row(self, at: datetime, user: int | None, action: str, object_type: str = "", object_id="",
                   detail: str = "") -> None:
         if at <= self.now:
-            self.audit.append((ts(at), user, action, object_type, str(object_id), detail))
+            self.audit.append((ts(at), user, action, object_type, str(object_id), detail, self.panel_id))
 
     def rep_of(self, agency: int) -> int:
         return self.reps.get(agency, self.coordinator)
@@ -350,7 +431,7 @@ class Borough:
         disability = "yes" if rng.random() < 0.12 else "no"
         w.add((pid, given, family, name_key(given, family), dob.isoformat(), street, postcode,
                postcode.replace(" ", ""), sex, "same" if adult else "", "heterosexual" if adult else "",
-               ethnicity if adult else "", disability if adult else "", ts(min(at, self.now))))
+               ethnicity if adult else "", disability if adult else "", ts(min(at, self.now)), self.panel_id))
         # The person as the referral form stores it (marac.referrals.PERSON_KEYS).
         return pid, {"ref": f"{role[0]}{pid}", "role": role, "given_name": given, "family_name": family,
                      "aliases": "", "date_of_birth": dob.isoformat(), "address": street, "postcode": postcode,
@@ -362,13 +443,31 @@ class Borough:
     # -- the cycle -----------------------------------------------------------------------------------
 
     def build(self) -> dict:
+        """Every panel's history, then the one audit chain of the database; returns panel 1's facts."""
+        for panel in range(1, len(self.sizes) + 1):
+            self.use_panel(panel)
+            self.build_panel()
+        self.use_panel(1)
+        self.write_audit()
+        if len(self.sizes) > 1:
+            self.facts["panels"] = {"count": len(self.sizes), "cases": self.sizes, "measured": 1,
+                                    "names": [panel_name(p) for p in range(1, len(self.sizes) + 1)]}
+        self.facts["counts"] = {t: self.conn.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in (
+            "person", "case", "referral", "meeting", "listing", "research", "note", "action", "action_update",
+            "audit_event")}
+        return self.facts
+
+    def build_panel(self) -> None:
+        """One panel's meetings, cases, inbox, notes, research and actions (its audit rows are kept for the chain)."""
         m, rng, now = self.m, self.rng, self.now
         conn = self.conn
         n_meetings = max(2, math.ceil(self.n_cases / NEW_PER_MEETING))
+        first_mid = self.ids["meeting"]  # meeting ids go on from the panel before
+        self.ids["meeting"] += n_meetings
         # The latest meeting is under way: it started an hour ago and has heard its first cases.
         running = (now - timedelta(hours=1)).replace(minute=now.minute // 15 * 15, second=0)
         meeting_dates = [running - MEETING_EVERY * (n_meetings - 1 - i) for i in range(n_meetings)]
-        self.running_mid = n_meetings
+        self.running_mid = first_mid + n_meetings
         self.running_starts = running
         self.w_record = Writer(conn, m.MeetingRecord, ["meeting_id", "started_at", "ended_at", "statement",
                                                        "current_listing_id", "notes", "minutes_json", "updated_at"])
@@ -383,13 +482,14 @@ class Borough:
                                                     "updated_by_id"])
         self.w_person = Writer(conn, m.Person, ["id", "given_name", "family_name", "name_key", "date_of_birth",
                                                 "address", "postcode", "postcode_key", "sex", "gender_identity",
-                                                "sexual_orientation", "ethnicity", "disability", "created_at"])
+                                                "sexual_orientation", "ethnicity", "disability", "created_at",
+                                                "panel_id"])
         self.w_case_person = Writer(conn, m.CasePerson, ["case_id", "person_id", "role", "added_at"])
         self.w_referral = Writer(conn, m.Referral, [
             "id", "author_id", "agency_id", "status", "case_id", "created_at", "updated_at", "submitted_at", "data",
             "instrument_id", "instrument_version", "instrument_json", "answers", "score_total", "band",
             "threshold_met", "verdict", "criteria_met", "is_repeat", "professional_judgement", "qa_status",
-            "decided_by_id", "decided_at", "decision_reason"])
+            "decided_by_id", "decided_at", "decision_reason", "panel_id"])
         self.w_referral_person = Writer(conn, m.ReferralPerson, ["referral_id", "person_id", "role", "position"])
         self.w_listing = Writer(conn, m.Listing, ["id", "meeting_id", "case_id", "referral_id", "kind", "position",
                                                   "is_repeat", "is_review", "minutes_estimate", "listed_by_id",
@@ -397,11 +497,11 @@ class Borough:
         w_meeting = Writer(conn, m.Meeting, ["id", "starts_at", "venue", "kind", "status", "referral_deadline",
                                              "circulation_due", "minutes_due", "circulated_at", "agenda_version",
                                              "minutes_signed_off_at", "minutes_signed_off_by_id", "minutes_sent_at",
-                                             "created_at"])
+                                             "created_at", "panel_id"])
         showcase_index = max(0, n_meetings - 13)
         recent: list[int] = []  # cases heard in the last year, for returning listings
         for index, starts in enumerate(meeting_dates):
-            mid = index + 1
+            mid = first_mid + index + 1
             held = starts < now and mid != self.running_mid
             self._meeting_listings = []
             circulated = starts - timedelta(days=7)
@@ -411,7 +511,7 @@ class Borough:
                            ts(circulated.replace(hour=11)) if circulated < now else None, 1,
                            ts(starts + timedelta(days=3)) if held else None, self.chair if held else None,
                            ts(starts + timedelta(days=5)) if held and starts + timedelta(days=5) < now else None,
-                           ts(starts - timedelta(days=60))))
+                           ts(starts - timedelta(days=60)), self.panel_id))
             new = NEW_PER_MEETING if index > 0 else self.n_cases - NEW_PER_MEETING * (n_meetings - 1)
             position = 0
             if index == showcase_index:
@@ -439,8 +539,8 @@ class Borough:
         w_meeting.flush()
         for w in (self.w_record, self.w_attendance, self.w_discussion, self.w_shared):
             w.flush()
-        self.facts["board_meeting_id"] = n_meetings
-        self.facts["run_meeting_id"] = n_meetings
+        self.facts["board_meeting_id"] = self.running_mid
+        self.facts["run_meeting_id"] = self.running_mid
         self.facts["meetings"] = n_meetings
         self.inbox()
         for w in (self.w_person, self.w_case_person, self.w_referral, self.w_referral_person, self.w_listing):
@@ -449,11 +549,6 @@ class Borough:
         self.write_research()
         self.write_notes()
         self.write_actions()
-        self.write_audit()
-        self.facts["counts"] = {t: conn.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in (
-            "person", "case", "referral", "meeting", "listing", "research", "note", "action", "action_update",
-            "audit_event")}
-        return self.facts
 
     def new_case(self, mid: int, starts: datetime, position: int, rng: random.Random | None = None,
                  notes: int | None = None, actions: int | None = None) -> int:
@@ -526,7 +621,8 @@ class Borough:
             ts(submitted) if status != "draft" else None, json.dumps(data), "dash", 1, instrument_json,
             answers, total, band, met, verdict, criteria, int(repeat), int(qa != ""), qa,
             self.coordinator if decided else None, ts(decided) if decided else None,
-            "Not a domestic abuse case: referred to the community MARAC instead" if status == "declined" else ""))
+            "Not a domestic abuse case: referred to the community MARAC instead" if status == "declined" else "",
+            self.panel_id))
         for position, (pid, info) in enumerate(people if status != "draft" else ()):
             self.w_referral_person.add((rid, pid, info["role"], position))
         self.audit_row(created, author, "referral.create", "referral", rid)
@@ -613,12 +709,12 @@ class Borough:
 
     def showcase_case(self, mid: int, starts: datetime, position: int) -> int:
         """The case with a long timeline: the same at every size (its own random stream)."""
-        rng = random.Random("showcase")
+        rng = random.Random(panel_seed(self.panel_id, "showcase"))
         return self.new_case(mid, starts, position, rng=rng, notes=150, actions=35)
 
     def inbox(self) -> None:
         """What waits for the coordinator now: new referrals, quality assurance, referrers' drafts."""
-        rng = random.Random("inbox")
+        rng = random.Random(panel_seed(self.panel_id, "inbox"))
         for n in range(30):
             people = [self.person(self.w_person, "victim", rng, self.now),
                       self.person(self.w_person, "perpetrator", rng, self.now)]
@@ -631,7 +727,7 @@ class Borough:
             people = [self.person(self.w_person, "victim", rng, self.now)]
             rid = self.referral(None, people, self.now, False, rng, status="draft",
                                 submitted=self.now - timedelta(days=rng.randint(0, 20)), author=author)
-            self.facts["drafts"][f"referrer{self.referrers.index(author) + 1:02d}@{BENCH_DOMAIN}"] = rid
+            self.facts["drafts"][panel_email(self.panel_id, f"referrer{self.referrers.index(author) + 1:02d}")] = rid
         self.facts["search"] = {"name": None, "case_number": None}
 
     # -- the streams written after the walk ------------------------------------------------------------
@@ -640,9 +736,9 @@ class Borough:
         m, now = self.m, self.now
         w = Writer(self.conn, m.Case, ["id", "number", "status", "opened_at", "closed_at", "close_reason",
                                        "lead_agency_id", "closed_session", "is_repeat", "review_date", "flag_until",
-                                       "updated_at"])
+                                       "updated_at", "panel_id"])
         w_event = Writer(self.conn, m.CaseEvent, ["case_id", "user_id", "agency_id", "at", "kind", "reason", "text"])
-        rng = random.Random(5)
+        rng = random.Random(panel_seed(self.panel_id, 5))
         for case_id, (number, lead, opened, last, _people, repeat, _first, notes, _a) in self.cases.items():
             closed = None
             if last >= self.running_starts:
@@ -658,7 +754,7 @@ class Borough:
             w.add((case_id, number, status, ts(opened), ts(closed) if closed else None,
                    "risk_reduced" if closed else "", lead, 0, int(repeat),
                    (last + timedelta(days=182)).date().isoformat() if not closed else None,
-                   (last + timedelta(days=365)).date().isoformat(), ts(closed or last)))
+                   (last + timedelta(days=365)).date().isoformat(), ts(closed or last), self.panel_id))
             # Notes: about ten over the life of the case, by the agencies working it.
             count = notes if notes is not None else rng.randint(5, 15)
             end = min(now, (closed or last + timedelta(days=150)))
@@ -686,9 +782,11 @@ class Borough:
                                                 "perpetrator_info", "children_info", "nothing_known",
                                                 "written_submission", "created_at", "updated_at"])
         self.research.sort(key=lambda r: r[0])
-        for rid, (at, lid, agency, user, victim, perp, children, nothing, written) in enumerate(self.research, 1):
+        first = self.ids["research"] + 1
+        self.ids["research"] += len(self.research)
+        for rid, (at, lid, agency, user, victim, perp, children, nothing, written) in enumerate(self.research, first):
             w.add((rid, lid, agency, user, victim, perp, children, nothing, written, at, at))
-            self.audit.append((at, user, "research.save", "research", str(rid), ""))
+            self.audit.append((at, user, "research.save", "research", str(rid), "", self.panel_id))
         w.flush()
         self.research = []
 
@@ -696,9 +794,11 @@ class Borough:
         w = Writer(self.conn, self.m.Note, ["id", "case_id", "author_id", "agency_id", "category", "text",
                                             "restricted", "created_at"])
         self.notes.sort(key=lambda r: r[0])
-        for nid, (at, case_id, author, agency, category, text, restricted) in enumerate(self.notes, 1):
+        first = self.ids["note"] + 1
+        self.ids["note"] += len(self.notes)
+        for nid, (at, case_id, author, agency, category, text, restricted) in enumerate(self.notes, first):
             w.add((nid, case_id, author, agency, category, text, restricted, at))
-            self.audit.append((at, author, "note.create", "note", str(nid), ""))
+            self.audit.append((at, author, "note.create", "note", str(nid), "", self.panel_id))
         w.flush()
         self.notes = []
 
@@ -710,7 +810,9 @@ class Borough:
                                               "cannot_reason", "last_chased_at"])
         updates = []
         self.actions.sort(key=lambda r: r[0])
-        for aid, (created, case_id, lid, owner, text, key, rng) in enumerate(self.actions, 1):
+        first = self.ids["action"] + 1
+        self.ids["action"] += len(self.actions)
+        for aid, (created, case_id, lid, owner, text, key, rng) in enumerate(self.actions, first):
             due = (created + timedelta(days=14)).date()
             rep = self.rep_of(owner)
             status, completed, chased = "open", None, None
@@ -731,17 +833,18 @@ class Borough:
                    status, key, self.coordinator, ts(created), completed.isoformat() if completed else None,
                    rep if completed else None, "Done." if status == "done" else "",
                    "no_contact" if status == "cannot" else "", ts(chased) if chased and chased < now else None))
-            self.audit.append((ts(created), self.coordinator, "action.create", "action", str(aid), ""))
+            self.audit.append((ts(created), self.coordinator, "action.create", "action", str(aid), "", self.panel_id))
             updates.append((ts(created), aid, self.coordinator, "created", ""))
             if completed:
                 at = datetime.combine(completed, datetime.min.time()) + timedelta(hours=11)
                 at = min(at, now)
                 updates.append((ts(at), aid, rep, "completed" if status == "done" else "cannot", ""))
                 self.audit.append((ts(at), rep, f"action.{'complete' if status == 'done' else 'cannot'}", "action",
-                                   str(aid), ""))
+                                   str(aid), "", self.panel_id))
             if chased and chased < now:
                 updates.append((ts(chased), aid, self.coordinator, "chased", ""))
-                self.audit.append((ts(chased), self.coordinator, "action.chase", "action", str(aid), ""))
+                self.audit.append((ts(chased), self.coordinator, "action.chase", "action", str(aid), "",
+                                   self.panel_id))
         w.flush()
         self.actions = []
         updates.sort(key=lambda r: r[0])
@@ -751,24 +854,29 @@ class Borough:
         w.flush()
 
     def write_audit(self) -> None:
-        """The audit log in time order, hash-chained exactly as marac.audit writes it."""
+        """The audit log in time order, hash-chained exactly as marac.audit writes it. With several panels each
+        event carries its panel (audit_event.panel_id, m1110, part of the hash when set); with one it stays
+        None, as before."""
         from marac.audit import GENESIS, row_hash
 
         self.audit.sort(key=lambda r: r[0])
-        w = Writer(self.conn, self.m.AuditEvent, ["id", "at", "user_id", "user_name", "role", "agency_id",
-                                                  "action", "object_type", "object_id", "detail", "ip",
-                                                  "request_id", "prev_hash", "hash"])
+        columns = ["id", "at", "user_id", "user_name", "role", "agency_id", "action", "object_type", "object_id",
+                   "detail", "ip", "request_id", "prev_hash", "hash"]
+        table_columns = {row[1] for row in self.conn.execute('PRAGMA table_info("audit_event")')}
+        with_panel = len(self.sizes) > 1 and "panel_id" in table_columns
+        w = Writer(self.conn, self.m.AuditEvent, columns + (["panel_id"] if with_panel else []))
         prev = GENESIS
         rng = random.Random(9)
-        for aid, (at, user, action, object_type, object_id, detail) in enumerate(self.audit, 1):
+        for aid, (at, user, action, object_type, object_id, detail, panel) in enumerate(self.audit, 1):
             name, role, agency = self.users.get(user, ("", "", None))
             row = {"at": datetime.fromisoformat(at), "user_id": user, "user_name": name, "role": role,
                    "agency_id": agency, "action": action, "object_type": object_type, "object_id": object_id,
                    "detail": detail, "ip": f"10.20.{rng.randint(0, 9)}.{rng.randint(2, 250)}",
-                   "request_id": f"{rng.getrandbits(128):032x}", "prev_hash": prev}
+                   "request_id": f"{rng.getrandbits(128):032x}", "prev_hash": prev,
+                   "panel_id": panel if with_panel else None}
             digest = row_hash(row)
             w.add((aid, at, user, name, role, agency, action, object_type, object_id, detail, row["ip"],
-                   row["request_id"], prev, digest))
+                   row["request_id"], prev, digest) + ((panel,) if with_panel else ()))
             prev = digest
         w.flush()
         self.audit = []
@@ -781,8 +889,9 @@ LOADED_TABLES = ("person", "case_person", "case", "referral", "referral_person",
                  "case_discussion", "shared_info")
 
 
-def generate(path: Path, cases: int, quiet: bool = False, now: datetime | None = None) -> dict:
-    """Build a borough of `cases` cases into a new database file at `path`; return its facts."""
+def generate(path: Path, cases: int, quiet: bool = False, now: datetime | None = None, panels: int = 1) -> dict:
+    """Build a borough of `cases` cases (spread over `panels` panels) into a new database file at `path`;
+    return its facts (panel 1's ids and users)."""
     from marac import clock, passwords
     from marac.db import db, init_db
 
@@ -804,9 +913,10 @@ def generate(path: Path, cases: int, quiet: bool = False, now: datetime | None =
     conn.execute("BEGIN")
     for name, _sql in indexes:
         conn.execute(f'DROP INDEX "{name}"')
-    borough = Borough(conn, cases, now)
+    borough = Borough(conn, cases, now, panels=panels)
     borough.agencies_and_users(password_hash)
-    say(f"[generate {cases}] walking {max(2, math.ceil(cases / NEW_PER_MEETING))} meetings ...")
+    say(f"[generate {cases}] walking {sum(max(2, math.ceil(n / NEW_PER_MEETING)) for n in borough.sizes)} meetings "
+        f"in {panels} panel{'s' if panels != 1 else ''} ...")
     facts = borough.build()
     say(f"[generate {cases}] rows written in {time.perf_counter() - started:.0f}s; rebuilding indexes ...")
     for _name, sql in indexes:
@@ -817,7 +927,7 @@ def generate(path: Path, cases: int, quiet: bool = False, now: datetime | None =
         raise RuntimeError(f"generated rows break foreign keys: {problems}")
     conn.execute("PRAGMA journal_mode=WAL")
     conn.close()
-    facts.update({"size": cases, "fingerprint": fingerprint(), "generated_at": now.isoformat(),
+    facts.update({"size": cases, "fingerprint": fingerprint(panels), "generated_at": now.isoformat(),
                   "generation_seconds": round(time.perf_counter() - started, 1),
                   "bytes": path.stat().st_size})
     say(f"[generate {cases}] done in {facts['generation_seconds']}s, {facts['bytes'] / 2**20:.0f} MB: "
@@ -829,9 +939,10 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description="Generate (or refresh) the cached benchmark boroughs.")
     parser.add_argument("sizes", nargs="*", type=int, default=list(SIZES), help="cases (default: 1000 10000 100000)")
     parser.add_argument("--force", action="store_true", help="rebuild even when the cache is fresh")
+    parser.add_argument("--panels", type=int, default=1, help="spread the cases over this many panels (default 1)")
     args = parser.parse_args(argv)
     for size in args.sizes:
-        path, facts = ensure(size, force=args.force)
+        path, facts = ensure(size, force=args.force, panels=args.panels)
         print(f"{size} cases: {path} ({facts['generation_seconds']}s to build)")
     return 0
 
