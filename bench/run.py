@@ -3,12 +3,17 @@
     .venv/bin/python -m bench.run                 # all three sizes (generates what is not cached)
     .venv/bin/python -m bench.run --quick         # smoke test: 1,000 cases, short runs
     .venv/bin/python -m bench.run --sizes 1000 10000 --duration 5
+    .venv/bin/python -m bench.run --database postgres --sizes 1000 100000 --panels 5   # issue 12
 
 For each size: a copy of the cached borough is served by `python app.py serve` (waitress, on
 127.0.0.1) in its own process; 16 users per role sign in through the real login form; then a
 separate load process (bench/loadgen.py) keeps 16 connections busy on one page at a time.
 Pages whose route does not exist yet are listed as "not built yet" (bench/pages.py).
 It prints one table and writes the same as JSON to bench/results/.
+
+--panels N spreads each size's cases over N panels in one database and measures panel 1's pages
+(bench/generate.py). --database postgres copies each cached borough into a new PostgreSQL database
+(bench/pgload.py) and serves it with DATABASE_URL set, by the same `python app.py serve`.
 """
 import argparse
 import json
@@ -27,6 +32,7 @@ if __package__ in (None, ""):  # `python bench/run.py`
 
 from bench import generate  # noqa: E402
 from bench.pages import PAGES, give_reason, is_built, page_url, reason_url  # noqa: E402
+from bench.pgload import DURABLE, FAST_LOAD, PostgresServer, load_in_subprocess  # noqa: E402
 from bench.server import HOST, Browser, Server, write_instance  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -118,16 +124,37 @@ def check_once(address, request: dict) -> tuple[int, str]:
         browser.close()
 
 
-def run_size(size: int, app, duration: float, warmup: float, keep: bool, log) -> dict:
-    db_path, facts = generate.ensure(size)
+def postgres_instance(folder: Path, size: int, db_path: Path, postgres: PostgresServer, log) -> tuple[Path, dict]:
+    """An instance folder whose DATABASE_URL is a new PostgreSQL database holding the borough; the load's summary."""
+    url = postgres.create_database(f"marac_bench_{size}")
+    log(f"\n== {size:,} cases: copying {db_path.stat().st_size / 2**20:.0f} MB of SQLite into PostgreSQL")
+    postgres.configure(FAST_LOAD)
+    try:
+        summary = load_in_subprocess(db_path, url)
+    finally:
+        postgres.configure(DURABLE)  # measured as in production: PostgreSQL's durable defaults
+    log(f"  loaded in {summary['total_s']:.0f}s (copy {summary['copy_s']:.0f}s, indexes {summary['indexes_s']:.0f}s, "
+        f"VACUUM ANALYZE {summary['vacuum_analyze_s']:.0f}s): {summary['bytes'] / 2**20:,.0f} MB")
+    instance = write_instance(folder / "instance", config={"REQUIRE_SECOND_FACTOR": False, "DATABASE_URL": url})
+    return instance, {k: v for k, v in summary.items() if k != "rows"}
+
+
+def run_size(size: int, app, duration: float, warmup: float, keep: bool, log, panels: int = 1,
+             postgres: PostgresServer | None = None) -> dict:
+    db_path, facts = generate.ensure(size, panels=panels)
     facts = derived_facts(facts)
     folder = Path(tempfile.mkdtemp(prefix=f"marac-bench-{size}-"))
-    log(f"\n== {size:,} cases: copying {db_path.stat().st_size / 2**20:.0f} MB to {folder}")
-    # The benchmark's users sign in with a password only (no authenticator app to read codes from).
-    instance = write_instance(folder / "instance", config={"REQUIRE_SECOND_FACTOR": False}, database=db_path)
-    server = Server(instance)
     result = {"size": size, "pages": {}, "facts": {k: facts[k] for k in ("counts", "bytes", "generated_at")},
-              "load_before": load_average()}
+              "panels": facts.get("panels"), "database": "postgres" if postgres else "sqlite"}
+    if postgres:
+        instance, result["postgres"] = postgres_instance(folder, size, db_path, postgres, log)
+        result["facts"]["bytes"] = result["postgres"]["bytes"]
+    else:
+        log(f"\n== {size:,} cases: copying {db_path.stat().st_size / 2**20:.0f} MB to {folder}")
+        # The benchmark's users sign in with a password only (no authenticator app to read codes from).
+        instance = write_instance(folder / "instance", config={"REQUIRE_SECOND_FACTOR": False}, database=db_path)
+    server = Server(instance)
+    result["load_before"] = load_average()
     try:
         result["startup_s"] = round(server.start(), 3)
         log(f"  server up in {result['startup_s']:.2f}s (pid {server.pid})")
@@ -170,10 +197,14 @@ def run_size(size: int, app, duration: float, warmup: float, keep: bool, log) ->
         result["server_errors"] = server.output().count("Traceback")
         result["locked_in_log"] = server.output().count("database is locked")
         result["load_after"] = load_average()
+        if postgres:
+            result["postgres"]["bytes_after"] = postgres.database_size(f"marac_bench_{size}")
     finally:
         server.stop()
         if not keep:
             shutil.rmtree(folder, ignore_errors=True)
+            if postgres:
+                postgres.drop_database(f"marac_bench_{size}")
     return result
 
 
@@ -227,7 +258,14 @@ def fmt(value, spec: str = ".1f") -> str:
 def table(results: list[dict], verdict: dict, settings: dict) -> str:
     out = [f"marac benchmark {settings['when']} (git {settings['git']}): {CONCURRENCY} clients x "
            f"{settings['duration']:g}s per page, waitress {settings['threads']} threads, "
-           f"{settings['cpus']} CPUs, Python {platform.python_version()}", ""]
+           f"{settings['cpus']} CPUs, Python {platform.python_version()}"]
+    if settings.get("engine"):
+        out.append(f"database: {settings['engine']}")
+    first = results[0] if results else {}
+    if first.get("panels"):
+        out.append(f"panels: {first['panels']['count']} in the database, cases spread evenly; every page is "
+                   f"panel {first['panels']['measured']}'s, signed in there (the cases column counts all panels)")
+    out.append("")
     header = f"{'cases':>8}  {'page':42} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'ceiling':>8}  budget"
     out += [header, "-" * len(header)]
     failed = {(line["size"], line["page"]) for line in verdict["lines"] if not line["ok"]}
@@ -260,6 +298,13 @@ def table(results: list[dict], verdict: dict, settings: dict) -> str:
                    f"{fmt(r.get('peak_memory_mb'))} MB {'ok' if mem_ok else 'FAIL'}, "
                    f"database {r['facts']['bytes'] / 2**20:,.0f} MB, tracebacks in server log: {r['server_errors']}, "
                    f"load average {r.get('load_before')} -> {r.get('load_after')}")
+        if r.get("postgres"):
+            pg = r["postgres"]
+            out.append(f"            loaded into PostgreSQL in {pg['total_s']:.0f} s (schema {pg['schema_s']:.0f} s, "
+                       f"COPY "
+                       f"{pg['copy_s']:.0f} s, {pg['indexes_rebuilt']} indexes {pg['indexes_s']:.0f} s, VACUUM ANALYZE "
+                       f"{pg['vacuum_analyze_s']:.0f} s); pg_database_size {pg['bytes'] / 2**20:,.0f} MB after the "
+                       f"load, {pg.get('bytes_after', 0) / 2**20:,.0f} MB after the run")
     busy = [r["size"] for r in results if (r.get("load_before") or 0) > 0.5 * (settings["cpus"] or 1)]
     if busy:
         out.append(f"  WARNING: the machine was busy with other work before the run at "
@@ -286,6 +331,11 @@ def main(argv=None) -> int:
     parser.add_argument("--warmup", type=float, default=1.0)
     parser.add_argument("--quick", action="store_true", help="1,000 cases, 3 s per page: a smoke test")
     parser.add_argument("--keep", action="store_true", help="keep the served copies (for a look afterwards)")
+    parser.add_argument("--panels", type=int, default=1, help="spread the cases over this many panels (issue 12)")
+    parser.add_argument("--database", choices=("sqlite", "postgres"), default="sqlite")
+    parser.add_argument("--postgres-url", help="a PostgreSQL server to create the benchmark's databases on "
+                        "(default: a throwaway cluster from scripts/postgres_test_server.sh)")
+    parser.add_argument("--table-file", type=Path, help="also write the table to this file")
     args = parser.parse_args(argv)
     if args.quick:
         args.sizes, args.duration, args.warmup = [1000], 3.0, 0.5
@@ -299,9 +349,22 @@ def main(argv=None) -> int:
     missing = [p.title for p in PAGES if not is_built(app, p.endpoint)]
     if missing:
         log("not built yet (no route): " + ", ".join(missing))
-    results = [run_size(size, app, args.duration, args.warmup, args.keep, log) for size in sorted(args.sizes)]
+    postgres = PostgresServer(args.postgres_url) if args.database == "postgres" else None
+    engine = None
+    try:
+        if postgres:
+            postgres.start()
+            postgres.configure(DURABLE)
+            engine = postgres.describe()
+            log(engine)
+        results = [run_size(size, app, args.duration, args.warmup, args.keep, log, panels=args.panels,
+                            postgres=postgres) for size in sorted(args.sizes)]
+    finally:
+        if postgres:
+            postgres.stop()
     settings = {"when": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), "git": git_head(),
-                "duration": args.duration, "threads": config.THREADS, "cpus": os.cpu_count()}
+                "duration": args.duration, "threads": config.THREADS, "cpus": os.cpu_count(), "engine": engine,
+                "panels": args.panels}
     verdict = judge(results)
     text = table(results, verdict, settings)
     print(text)
@@ -311,6 +374,8 @@ def main(argv=None) -> int:
                "verdict": verdict, "table": text}
     for name in (f"{stamp}.json", "latest.json"):
         (RESULTS / name).write_text(json.dumps(payload, indent=1))
+    if args.table_file:
+        args.table_file.write_text(text + "\n")
     log(f"\nwritten: {RESULTS / (stamp + '.json')}")
     return 0 if all(line["ok"] for line in verdict["lines"]) else 1
 
