@@ -183,13 +183,18 @@ def cache_paths(cases: int, panels: int = 1) -> tuple[Path, Path]:
     return CACHE / f"{name}.db", CACHE / f"{name}.json"
 
 
-def ensure(cases: int, force: bool = False, quiet: bool = False, panels: int = 1) -> tuple[Path, dict]:
-    """The cached database of this size (built when missing or stale) and its facts."""
+def ensure(cases: int, force: bool = False, quiet: bool = False, panels: int = 1,
+           stale_ok: bool = False) -> tuple[Path, dict]:
+    """The cached database of this size (built when missing or stale) and its facts. stale_ok keeps a cache
+    that a later generator or migration change made stale (its facts then say "stale": True): for a long
+    run on a tree others keep changing, where the server's start-up applies the newer migrations anyway."""
     db_path, facts_path = cache_paths(cases, panels)
     if not force and db_path.exists() and facts_path.exists():
         facts = json.loads(facts_path.read_text())
         if facts.get("fingerprint") == fingerprint(panels):
             return db_path, facts
+        if stale_ok:
+            return db_path, dict(facts, stale=True)
     CACHE.mkdir(parents=True, exist_ok=True)
     tmp = db_path.with_suffix(".tmp")
     for p in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm")):

@@ -140,11 +140,14 @@ def postgres_instance(folder: Path, size: int, db_path: Path, postgres: Postgres
 
 
 def run_size(size: int, app, duration: float, warmup: float, keep: bool, log, panels: int = 1,
-             postgres: PostgresServer | None = None) -> dict:
-    db_path, facts = generate.ensure(size, panels=panels)
+             postgres: PostgresServer | None = None, stale_ok: bool = False) -> dict:
+    db_path, facts = generate.ensure(size, panels=panels, stale_ok=stale_ok)
     facts = derived_facts(facts)
+    if facts.get("stale"):
+        log(f"  NOTE: the cached {size:,}-case borough is stale (generator or migrations changed since); used as it is")
     folder = Path(tempfile.mkdtemp(prefix=f"marac-bench-{size}-"))
-    result = {"size": size, "pages": {}, "facts": {k: facts[k] for k in ("counts", "bytes", "generated_at")},
+    result = {"size": size, "pages": {}, "stale_cache": bool(facts.get("stale")),
+              "facts": {k: facts[k] for k in ("counts", "bytes", "generated_at")},
               "panels": facts.get("panels"), "database": "postgres" if postgres else "sqlite"}
     if postgres:
         instance, result["postgres"] = postgres_instance(folder, size, db_path, postgres, log)
@@ -310,6 +313,10 @@ def table(results: list[dict], verdict: dict, settings: dict) -> str:
         out.append(f"  WARNING: the machine was busy with other work before the run at "
                    f"{', '.join(f'{s:,}' for s in busy)} cases (load average over half the CPUs): "
                    "numbers are low and noisy")
+    stale = [r["size"] for r in results if r.get("stale_cache")]
+    if stale:
+        out.append(f"  NOTE: the borough at {', '.join(f'{s:,}' for s in stale)} cases was generated before the latest "
+                   "change to the generator or the migrations (--stale-cache-ok); the server applied newer migrations")
     fails = [line for line in verdict["lines"] if not line["ok"]]
     out.append("")
     out.append(f"budget lines: {len(verdict['lines']) - len(fails)} pass, {len(fails)} fail")
@@ -336,6 +343,8 @@ def main(argv=None) -> int:
     parser.add_argument("--postgres-url", help="a PostgreSQL server to create the benchmark's databases on "
                         "(default: a throwaway cluster from scripts/postgres_test_server.sh)")
     parser.add_argument("--table-file", type=Path, help="also write the table to this file")
+    parser.add_argument("--stale-cache-ok", action="store_true", help="use a cached borough even when the generator "
+                        "or a migration changed since it was built (the table says so)")
     args = parser.parse_args(argv)
     if args.quick:
         args.sizes, args.duration, args.warmup = [1000], 3.0, 0.5
@@ -358,7 +367,7 @@ def main(argv=None) -> int:
             engine = postgres.describe()
             log(engine)
         results = [run_size(size, app, args.duration, args.warmup, args.keep, log, panels=args.panels,
-                            postgres=postgres) for size in sorted(args.sizes)]
+                            postgres=postgres, stale_ok=args.stale_cache_ok) for size in sorted(args.sizes)]
     finally:
         if postgres:
             postgres.stop()
