@@ -3,6 +3,9 @@
 An e-mail never holds a victim's or perpetrator's name, nor an action's wording (free text may
 name people): only the case number, the agency, a date and a link that needs signing in.
 Sending happens after the change it reports has committed; a failure is logged, never raised.
+
+Panels (issue 12): an e-mail is about the panel in view and goes only to users who may work in it
+(agencies are shared by several panels); the daily reminders run once per panel (send_reminders_all).
 """
 import smtplib
 import ssl
@@ -15,9 +18,9 @@ from flask import current_app, has_request_context, request
 from peewee import fn
 from werkzeug.routing import BuildError
 
-from marac import audit, clock, settings
+from marac import audit, clock, meetings, panels, settings
 from marac.db import db
-from marac.models import Action, Agency, Case, MailNotice, User
+from marac.models import Action, Agency, Case, MailNotice, Panel, User
 
 FOOTER = ("\n\nThis e-mail holds no personal details on purpose: sign in to see the case."
           "\nDo not reply to it, and do not forward case details by e-mail.\n")
@@ -78,16 +81,17 @@ def send(recipients, subject: str, body: str, *, kind: str = "", object_type: st
 
 
 def agency_addresses(agency_ids) -> dict[int, list[str]]:
-    """Active representatives' addresses per agency (one query)."""
+    """Active representatives' addresses per agency, of those who work in the panel in view (one query)."""
     result = defaultdict(list)
     for user in User.select(User.email, User.agency).where(
-            User.agency.in_(list(agency_ids)) & (User.active == True) & (User.role == "representative")):  # noqa: E712
+            User.agency.in_(list(agency_ids)) & (User.active == True) & (User.role == "representative")  # noqa: E712
+            & meetings.panel_user_where()):
         result[user.agency_id].append(user.email)
     return result
 
 
 def _panel() -> str:
-    return settings.get("panel_name")
+    return meetings.panel_name()
 
 
 def _action_context(action: Action):
@@ -126,7 +130,8 @@ def notify_escalated(action: Action) -> int:
     if not enabled():
         return 0
     case, agency = _action_context(action)
-    chairs = [u.email for u in User.select(User.email).where((User.role == "chair") & (User.active == True))]  # noqa: E712
+    chairs = [u.email for u in User.select(User.email).where(
+        (User.role == "chair") & (User.active == True) & meetings.panel_user_where())]  # noqa: E712
     body = (f"The MARAC coordinator has escalated to you an action for {agency.name} on case {case.number}, "
             f"due {_long_date(action.due_date)}.\n\nOpen the action: {link('actions.show', action_id=action.id)}")
     return send(chairs, f"{_panel()}: action escalated on case {case.number}", body,
@@ -182,10 +187,11 @@ def _digest(kind: str, actions: list[Action], subject: str, heading: str) -> int
 
 
 def send_reminders(on: date | None = None) -> dict:
-    """Daily job: 'due in N days' once per action, 'overdue' every N days, one e-mail per agency.
+    """Daily job for the panel in view: 'due in N days' once per action, 'overdue' every N days (that
+    panel's settings), one e-mail per agency, for that panel's cases only.
 
-    Needs an app context and a database connection (see main_send_reminders). Returns the number
-    of e-mails sent of each kind.
+    Needs an app context and a database connection (see main_send_reminders); send_reminders_all runs
+    it for every panel. Returns the number of e-mails sent of each kind.
     """
     from marac.actions import _with_case_and_agency, today
 
@@ -195,7 +201,8 @@ def send_reminders(on: date | None = None) -> dict:
     due_by = on + timedelta(days=int(settings.get("reminder_due_days")))
     every = timedelta(days=int(settings.get("overdue_reminder_every_days")))
     open_actions = list(_with_case_and_agency(Action.select().where(
-        (Action.status == "open") & (Action.due_date <= due_by))).order_by(Action.owner_agency, Action.due_date))
+        (Action.status == "open") & (Action.due_date <= due_by))).where(Case.panel == panels.current_panel_id())
+        .order_by(Action.owner_agency, Action.due_date))
     last = {}
     if open_actions:
         for row in (MailNotice.select(MailNotice.object_id, MailNotice.kind, fn.MAX(MailNotice.sent_at).alias("last"))
@@ -219,6 +226,18 @@ def send_reminders(on: date | None = None) -> dict:
     }
 
 
+def send_reminders_all(on: date | None = None) -> dict:
+    """The daily job over every panel, each in its own `panels.using` block (its settings, its cases,
+    its users, its name in the subject). Returns the e-mails sent of each kind, all panels together."""
+    total = {"due": 0, "overdue": 0}
+    for (panel_id,) in Panel.select(Panel.id).order_by(Panel.id).tuples():
+        with panels.using(panel_id):
+            result = send_reminders(on)
+        for kind in total:
+            total[kind] += result[kind]
+    return total
+
+
 def _as_datetime(value):
     from datetime import datetime
 
@@ -234,6 +253,6 @@ def main_send_reminders(argv=None) -> int:
         if not enabled():
             print("MAIL_HOST is not set in instance/config.py: no e-mail is sent.")
             return 0
-        result = send_reminders()
+        result = send_reminders_all()
     print(f"Reminders sent: {result['due']} 'due soon' and {result['overdue']} 'overdue' e-mails.")
     return 0

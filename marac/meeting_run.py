@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 from peewee import JOIN, fn
 
 from marac import actions as action_service
-from marac import audit, clock, settings, sqlfn
+from marac import audit, clock, panels, settings, sqlfn
 from marac import standard_actions as std
 from marac.db import db
 from marac.formatting import LONDON
@@ -176,7 +176,7 @@ def agenda(meeting: Meeting, where=True) -> list[Listing]:
     """The meeting's listings in the order heard (closed-session cases apart, at the end), with their
     cases, in one query. `where`: an access filter (access.run_listing_filter)."""
     query = (Listing.select(Listing, Case).join(Case)
-             .where((Listing.meeting == meeting.id) & Case.deleted_at.is_null()))
+             .where((Listing.meeting == meeting.id) & Case.deleted_at.is_null() & (Case.panel == meeting.panel_id)))
     if where is False:
         return []
     if where is not True:
@@ -348,6 +348,13 @@ def present_agencies(meeting: Meeting) -> list[Agency]:
     return list(Agency.select().where(Agency.id.in_(ids)).order_by(Agency.name))
 
 
+def _check_panel_user(meeting: Meeting, user: User) -> None:
+    """Only an account that may work in the meeting's panel (home panel, or granted) attends it or
+    observes it: a county agency's user of another panel is not on this panel's sheet."""
+    if not panels.may_use(user, meeting.panel_id):
+        raise RunError("That account does not work in this panel")
+
+
 def _attendance_row(meeting: Meeting, user: User) -> Attendance | None:
     return Attendance.get_or_none((Attendance.meeting == meeting.id) & (Attendance.user == user.id))
 
@@ -363,6 +370,7 @@ def add_attendee(meeting: Meeting, by: User, *, user: User | None = None, agency
         if user is not None:
             if not user.active:
                 raise RunError("That account is not active")
+            _check_panel_user(meeting, user)
             if user.role == "observer":
                 raise RunError("Observers are added under Observers, and must be approved by the coordinator first")
             if user.role == "referrer":
@@ -407,6 +415,7 @@ def record_apologies(meeting: Meeting, by: User, *, agency: Agency, name: str = 
         if agency is None:
             raise RunError("Select the agency sending apologies")
         if user is not None:
+            _check_panel_user(meeting, user)
             row = _attendance_row(meeting, user)
             if row is not None and row.status == "present":
                 raise RunError(f"{user.name} is signed in: sign them out instead")
@@ -497,6 +506,7 @@ def request_observer(meeting: Meeting, by: User, *, name: str, organisation: str
         if user is not None:
             if user.role != "observer":
                 raise RunError("That account is not an observer's account")
+            _check_panel_user(meeting, user)
             if _attendance_row(meeting, user) is not None:
                 raise RunError(f"{user.name} is already on this meeting's list")
         row = Attendance.create(meeting=meeting, user=user, agency=user.agency if user else None, name=name,
@@ -1169,8 +1179,9 @@ def record_review_view(meeting: Meeting, user: User, items: list[ReviewItem]) ->
 
 
 def attendance_by_agency(start: date, end: date) -> dict[int, dict]:
-    """Per agency, for meetings from start to end inclusive (UK dates): meetings attended, apologies
-    sent, and written information sent when absent. One grouped query."""
+    """Per agency, for the panel in view's meetings from start to end inclusive (UK dates): meetings
+    attended, apologies sent, and written information sent when absent. One grouped query. A county
+    report runs it once per panel inside `with panels.using(...)`."""
     lo = datetime.combine(start, datetime.min.time())
     hi = datetime.combine(end + timedelta(days=1), datetime.min.time())
     present = fn.COUNT(fn.DISTINCT(sqlfn.iif(Attendance.status == "present", Attendance.meeting, None)))
@@ -1179,7 +1190,8 @@ def attendance_by_agency(start: date, end: date) -> dict[int, dict]:
     rows = (Attendance.select(Attendance.agency, present.alias("present"), apologies.alias("apologies"),
                               written.alias("written"))
             .join(Meeting, on=(Attendance.meeting == Meeting.id))
-            .where((Meeting.starts_at >= lo) & (Meeting.starts_at < hi) & Attendance.agency.is_null(False)
+            .where((Meeting.panel == panels.current_panel_id()) & (Meeting.starts_at >= lo) & (Meeting.starts_at < hi)
+                   & Attendance.agency.is_null(False)
                    & (Attendance.capacity != "observer") & (Meeting.status != "cancelled"))
             .group_by(Attendance.agency).dicts())
     return {r["agency"]: {"present": r["present"], "apologies": r["apologies"], "written_info": r["written"]}

@@ -20,7 +20,7 @@ from io import BytesIO
 from peewee import Case as SqlCase
 from peewee import fn
 
-from marac import audit, clock, schedule, settings
+from marac import audit, clock, panels, schedule, settings
 from marac.access import CHAIR, COORDINATOR, REPRESENTATIVE, listing_filter
 from marac.db import db
 from marac.models import (
@@ -33,10 +33,12 @@ from marac.models import (
     ListingInvite,
     Meeting,
     MoveRequest,
+    Panel,
     Person,
     Referral,
     Research,
     User,
+    UserPanel,
 )
 from marac.risk import BUILTIN_INSTRUMENTS, CRITERION_LABELS
 
@@ -80,6 +82,30 @@ class MeetingError(ValueError):
 def local_now() -> datetime:
     """Now, as UK local wall-clock time (naive), to compare with meeting times and deadlines."""
     return schedule.uk_local(clock.now())
+
+
+def panel_meetings():
+    """Meetings of the panel in view (marac.panels): every meeting query starts here, so another
+    panel's meetings are never proposed, counted, listed at or moved to."""
+    return Meeting.select().where(Meeting.panel == panels.current_panel_id())
+
+
+def panel_user_where(panel_id: int | None = None):
+    """Users who may work in a panel (default: the one in view): its own users and those granted it
+    (UserPanel). Agencies are shared across panels, so "an agency's representatives" always means
+    those of this panel: the attendance sheet, observers and e-mails choose among these only."""
+    panel_id = panels.current_panel_id() if panel_id is None else panel_id
+    granted = UserPanel.select(UserPanel.user).where(UserPanel.panel == panel_id)
+    return (User.panel == panel_id) | User.id.in_(granted)
+
+
+def panel_name(panel_id: int | None = None) -> str:
+    """The name of a panel (default: the one in view) as agendas, minutes and e-mails print it. Its Panel
+    row holds it (settings.set_many keeps it in step with the panel_name setting, which a second panel may
+    never set: that setting's default would name every such panel 'Anytown MARAC')."""
+    if panel_id is None or panel_id == panels.current_panel_id():
+        return panels.current_panel().name
+    return Panel.get_by_id(panel_id).name
 
 
 # --- panel settings -------------------------------------------------------------------------------
@@ -143,7 +169,7 @@ def create_meeting(starts_at: datetime, *, kind: str = "regular", venue: str = "
         raise MeetingError("Choose the kind of meeting", field="kind")
     _check_date(starts_at)
     with db.atomic():
-        clash = Meeting.select().where((Meeting.starts_at == starts_at) & (Meeting.kind == kind)
+        clash = panel_meetings().where((Meeting.starts_at == starts_at) & (Meeting.kind == kind)
                                        & (Meeting.status == "planned")).exists()
         if clash:
             raise MeetingError("There is already a meeting of this kind at that time", field="starts_at")
@@ -159,7 +185,7 @@ def create_year(starts: list[datetime], *, venue: str = "", user=None) -> list[M
     rules = deadline_rules()
     made = []
     with db.atomic():
-        taken = {m.starts_at.date() for m in Meeting.select(Meeting.starts_at).where(
+        taken = {m.starts_at.date() for m in panel_meetings().where(
             (Meeting.status == "planned") & (Meeting.kind == "regular"))}
         for starts_at in sorted(starts):
             if starts_at.date() in taken or starts_at <= local_now() or not schedule.is_working_day(starts_at.date()):
@@ -192,7 +218,7 @@ def move_meeting(meeting: Meeting, starts_at: datetime, *, venue: str, user=None
 
 def next_planned(after: datetime, *, kind: str = "regular", exclude_id: int | None = None):
     """The next planned meeting of this kind starting after the given local time."""
-    query = Meeting.select().where((Meeting.status == "planned") & (Meeting.kind == kind)
+    query = panel_meetings().where((Meeting.status == "planned") & (Meeting.kind == kind)
                                    & (Meeting.starts_at > after))
     if exclude_id is not None:
         query = query.where(Meeting.id != exclude_id)
@@ -232,13 +258,14 @@ def cancel_meeting(meeting: Meeting, user=None) -> Meeting | None:
 def meetings_overview(user) -> tuple[list, list, dict]:
     """Upcoming and recent meetings, and how many cases on each this user may see (two queries)."""
     today = datetime.combine(local_now().date(), datetime.min.time())
-    meetings = list(Meeting.select().where(Meeting.starts_at >= today - timedelta(days=120))
+    meetings = list(panel_meetings().where(Meeting.starts_at >= today - timedelta(days=120))
                     .order_by(Meeting.starts_at))
     counts = {}
     where = listing_filter(user)
     if where is not False and meetings:
         query = (Listing.select(Listing.meeting, fn.COUNT(Listing.id).alias("n")).join(Case)
-                 .where(Listing.meeting.in_([m.id for m in meetings]) & Case.deleted_at.is_null())
+                 .where(Listing.meeting.in_([m.id for m in meetings]) & Case.deleted_at.is_null()
+                        & (Case.panel == panels.current_panel_id()))
                  .group_by(Listing.meeting))
         if where is not True:
             query = query.where(where)
@@ -451,7 +478,7 @@ def _lines(meeting: Meeting, user=None) -> list[Line]:
     """The meeting's agenda lines in board order, those this user may see (all when user is None).
     Three queries whatever the number of cases."""
     query = (Listing.select(Listing, Case.id, Case.number, Case.is_repeat, Case.status).join(Case)
-             .where((Listing.meeting == meeting.id) & Case.deleted_at.is_null())
+             .where((Listing.meeting == meeting.id) & Case.deleted_at.is_null() & (Case.panel == meeting.panel_id))
              .order_by(Listing.position, Listing.id))
     if user is not None:
         where = listing_filter(user)
@@ -596,7 +623,7 @@ def received_at(referral: Referral | None) -> datetime:
 
 def meeting_for(received: datetime, *, emergency: bool = False, exclude_case_id: int | None = None):
     """The next planned meeting whose referral deadline this meets (emergency: the very next one)."""
-    query = Meeting.select().where((Meeting.status == "planned") & (Meeting.kind == "regular")
+    query = panel_meetings().where((Meeting.status == "planned") & (Meeting.kind == "regular")
                                    & (Meeting.starts_at > local_now()))
     if not emergency:
         query = query.where(Meeting.referral_deadline.is_null() | (Meeting.referral_deadline >= received))
@@ -607,7 +634,7 @@ def meeting_for(received: datetime, *, emergency: bool = False, exclude_case_id:
 
 def listable_meetings():
     """Planned meetings still to come, soonest first (for choosing where to list a case)."""
-    return list(Meeting.select().where((Meeting.status == "planned") & (Meeting.starts_at > local_now()))
+    return list(panel_meetings().where((Meeting.status == "planned") & (Meeting.starts_at > local_now()))
                 .order_by(Meeting.starts_at))
 
 
@@ -627,6 +654,7 @@ def list_case(case: Case, referral: Referral | None = None, user=None, *, meetin
     kind = kind or "full"
     if kind not in LISTING_KINDS:
         raise MeetingError("Choose how the case is listed", field="kind")
+    _check_same_panel(case, meeting)
     with db.atomic():
         referral = referral or latest_referral(case)
         received = received_at(referral)
@@ -678,6 +706,14 @@ def list_case(case: Case, referral: Referral | None = None, user=None, *, meetin
         audit.record("listing.create", listing, user=user, detail={
             "meeting_id": meeting.id, "case_id": case.id, "kind": kind, "emergency": bool(emergency_reason)})
     return listing
+
+
+def _check_same_panel(case: Case, meeting: Meeting | None) -> None:
+    """A case is heard only by its own panel: refuse a case or a meeting of another panel than the one
+    in view (the views only offer the panel's own; this guards the other callers, such as the inbox)."""
+    panel_id = panels.current_panel_id()
+    if case.panel_id != panel_id or (meeting is not None and meeting.panel_id != panel_id):
+        raise MeetingError("This case can only be listed at a meeting of its own panel", field="meeting")
 
 
 def _set_invites(listing: Listing, agency_ids) -> None:
@@ -776,7 +812,7 @@ def ready_to_list(limit: int = 200, user=None) -> list[ReadyCase]:
                                                                 & (Meeting.starts_at > now))
     open_actions = Action.select(Action.case).where(Action.status == "open")
     cases = list(Case.select().where(
-        Case.deleted_at.is_null() & Case.id.not_in(upcoming)
+        (Case.panel == panels.current_panel_id()) & Case.deleted_at.is_null() & Case.id.not_in(upcoming)
         & ((Case.status.in_(("open", "review"))) | ((Case.status != "closed") & Case.id.in_(open_actions))))
         .order_by(Case.opened_at).limit(limit))
     if not cases:

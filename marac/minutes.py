@@ -15,7 +15,7 @@ from docx import Document as WordDocument
 from docx.shared import Pt
 from peewee import JOIN
 
-from marac import audit, clock, meeting_run, schedule, settings
+from marac import audit, clock, meeting_run, meetings, schedule, settings
 from marac.db import db
 from marac.models import (
     ATTENDANCE_CAPACITIES,
@@ -138,7 +138,7 @@ def compile_minutes(meeting: Meeting) -> dict:
     on_sheet = {r["agency_id"] for r in attendance if r["agency_id"] and not r["observer"]}
     return {
         "meeting_id": meeting.id,
-        "panel_name": settings.get("panel_name"),
+        "panel_name": meetings.panel_name(meeting.panel_id),
         "date": _date(meeting.starts_at.date()),
         "starts": meeting.starts_at.strftime("%H:%M"),
         "venue": meeting.venue,

@@ -10,7 +10,7 @@ from datetime import UTC
 from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from marac import access, clock, htmx, meeting_run, minutes, schedule, settings
+from marac import access, clock, htmx, meeting_run, meetings, minutes, schedule
 from marac.access import CHAIR, COORDINATOR, OBSERVER, REPRESENTATIVE, roles_required
 from marac.forms import EmptyForm
 from marac.forms.meeting_run import (
@@ -41,7 +41,7 @@ def _helpers():
         return int(utc.replace(tzinfo=UTC).timestamp() * 1000) if utc else ""
 
     return {
-        "panel_name": settings.get("panel_name"),
+        "panel_name": meetings.panel_name(),
         "meeting_when": lambda meeting: schedule.format_datetime(meeting.starts_at),
         "long_date": schedule.format_date,
         "epoch_ms": epoch_ms,

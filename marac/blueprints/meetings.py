@@ -419,7 +419,7 @@ def agenda(meeting_id):
     meetings.record_agenda_access(meeting, copy, "agenda.view", _user())
     agencies = list(meetings.member_agencies()) if _user().role != REPRESENTATIVE else []
     return render_template("meetings/agenda.html", meeting=meeting, copy=copy, agencies=agencies,
-                           panel_name=settings.get("panel_name"), kinds=meetings.MEETING_KINDS)
+                           panel_name=meetings.panel_name(), kinds=meetings.MEETING_KINDS)
 
 
 @bp.get("/<int:meeting_id>/agenda.docx")
@@ -429,7 +429,7 @@ def agenda_docx(meeting_id):
     meeting = access.get_meeting_or_404(meeting_id)
     copy = _copy_for_request(meeting)
     meetings.record_agenda_access(meeting, copy, "agenda.download", _user())
-    body = meetings.agenda_docx(copy, settings.get("panel_name"))
+    body = meetings.agenda_docx(copy, meetings.panel_name())
     response = make_response(body)
     response.headers["Content-Type"] = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
     # Meeting date, version and agency number only: no personal data in file names.

@@ -15,7 +15,7 @@ from govuk_frontend_wtf.wtforms_widgets import (
 from wtforms import BooleanField, DateField, RadioField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
-from marac import meeting_run, schedule
+from marac import meeting_run, meetings, schedule
 from marac.forms import choices
 from marac.models import Agency, User
 
@@ -70,7 +70,8 @@ class AttendeeForm(FlaskForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         people = (User.select(User, Agency).join(Agency)
-                  .where(User.active & User.role.in_(("coordinator", "chair", "representative")))
+                  .where(User.active & User.role.in_(("coordinator", "chair", "representative"))
+                         & meetings.panel_user_where())
                   .order_by(Agency.name, User.name))
         self.person.choices = choices(
             [(0, "Someone else (type their name)")]
@@ -80,7 +81,7 @@ class AttendeeForm(FlaskForm):
         self.agency.choices = _agency_choices("Select the agency")
 
     def validate_person(self, field):
-        if field.data and User.get_or_none(User.id == field.data) is None:
+        if field.data and User.get_or_none((User.id == field.data) & meetings.panel_user_where()) is None:
             raise ValidationError("Select who is attending")
 
     def validate_agency(self, field):
@@ -137,7 +138,8 @@ class ObserverForm(FlaskForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        observers = User.select().where(User.active & (User.role == "observer")).order_by(User.name)
+        observers = (User.select().where(User.active & (User.role == "observer") & meetings.panel_user_where())
+                     .order_by(User.name))
         self.account.choices = choices([(0, "No account")] + [(u.id, u.name) for u in observers])
 
 
