@@ -22,7 +22,6 @@ from peewee import fn
 
 from marac import audit, clock, settings, sqlfn
 from marac.db import db
-from marac.prepared import Prepared
 from marac.models import (
     Agency,
     Case,
@@ -35,6 +34,8 @@ from marac.models import (
     ReferralPerson,
     User,
 )
+from marac.panels import current_panel_id
+from marac.prepared import Prepared
 from marac.risk import PanelRules, PreviousReferral, ReferralFacts, evaluate
 
 VICTIM_ROLES = ("victim", "subject")
@@ -143,20 +144,23 @@ def _referrals():
             .switch(Referral).join(User, on=(Referral.author == User.id)))
 
 
-def _submitted(qa_pending: bool):
-    query = _referrals().where(Referral.status == "submitted")
+def _submitted(qa_pending: bool, panel_id: int):
+    """The submitted referrals of one panel (another panel's inbox is never read)."""
+    query = _referrals().where((Referral.panel == panel_id) & (Referral.status == "submitted"))
     if qa_pending:
         query = query.where(Referral.qa_status == "pending")
     return query.order_by(Referral.submitted_at, Referral.id)
 
 
 # The queue's own query, compiled once (marac.prepared): three models' columns cost more to build than to run.
-_QUEUE, _QA_QUEUE = Prepared(lambda: _submitted(False)), Prepared(lambda: _submitted(True))
+# The panel is an argument, not a constant: the compiled SQL is shared by every panel's requests.
+_QUEUE = Prepared(lambda panel_id: _submitted(False, panel_id), Prepared.INT)
+_QA_QUEUE = Prepared(lambda panel_id: _submitted(True, panel_id), Prepared.INT)
 
 
 def queue(user, show: str = "all") -> list[InboxItem]:
-    """Submitted referrals in arrival order with their flags; the chair gets their QA queue."""
-    referrals = (_QA_QUEUE if user.role == "chair" or show == "qa" else _QUEUE).rows()
+    """Submitted referrals of the panel in view, in arrival order with their flags; the chair gets their QA queue."""
+    referrals = (_QA_QUEUE if user.role == "chair" or show == "qa" else _QUEUE).rows(current_panel_id())
     items = build_items(referrals)
     if user.role == "chair":
         items = [i for i in items if i.qa_route == "chair"]
@@ -226,9 +230,13 @@ class _History:
 
 
 def build_items(referrals: list) -> list[InboxItem]:
-    """InboxItems with every flag, for any list of submitted referrals, in a fixed number of queries."""
+    """InboxItems with every flag, for a list of submitted referrals of the panel in view, in a fixed number
+    of queries. The history, open cases and settings are that panel's: a repeat is a repeat at this panel."""
     if not referrals:
         return []
+    panel_id = current_panel_id()
+    if any(r.panel_id != panel_id for r in referrals):
+        raise ValueError("build_items: a referral of another panel (work in its panel: marac.panels.using)")
     values = settings.all_settings()
     rules = settings.panel_rules(values)
     anchor = values.get("repeat_anchor", "referral")
@@ -248,10 +256,10 @@ def build_items(referrals: list) -> list[InboxItem]:
 
     person_ids = {link.person_id for rows in links.values() for link in rows}
     person_ids |= {m.candidate_id for rows in matches.values() for m in rows}
-    history = _history(person_ids)
-    listings = _listings({h.case_id for h in history.values() if h.case_id})
+    history = _history(person_ids, panel_id)
+    listings = _listings({h.case_id for h in history.values() if h.case_id}, panel_id)
     open_cases = _open_cases({link.person_id for rows in links.values() for link in rows
-                              if link.role in VICTIM_ROLES})
+                              if link.role in VICTIM_ROLES}, panel_id)
     by_person = defaultdict(list)
     for h in history.values():
         for pid in h.people:
@@ -266,14 +274,15 @@ def build_items(referrals: list) -> list[InboxItem]:
     return items
 
 
-def _history(person_ids: set) -> dict[int, _History]:
+def _history(person_ids: set, panel_id: int) -> dict[int, _History]:
+    """The panel's earlier referrals naming any of these people (another panel's are never a repeat here)."""
     if not person_ids:
         return {}
     shared = ReferralPerson.select(ReferralPerson.referral).where(ReferralPerson.person.in_(list(person_ids)))
     rows = (ReferralPerson.select(ReferralPerson.referral, ReferralPerson.person, ReferralPerson.role, Referral.id,
                                   Referral.status, Referral.submitted_at, Referral.case, Referral.source)
             .join(Referral)
-            .where(ReferralPerson.referral.in_(shared) & (Referral.status != "draft")
+            .where(ReferralPerson.referral.in_(shared) & (Referral.panel == panel_id) & (Referral.status != "draft")
                    & Referral.submitted_at.is_null(False))
             .order_by(ReferralPerson.position, ReferralPerson.id))
     history: dict[int, _History] = {}
@@ -290,17 +299,18 @@ def _history(person_ids: set) -> dict[int, _History]:
     return history
 
 
-def _listings(case_ids: set) -> dict[int, list]:
+def _listings(case_ids: set, panel_id: int) -> dict[int, list]:
     if not case_ids:
         return {}
     result = defaultdict(list)
     for listing in (Listing.select(Listing.case, Listing.referral, Listing.kind, Meeting.starts_at, Meeting.status)
-                    .join(Meeting).where(Listing.case.in_(list(case_ids)))):
+                    .join(Meeting).where(Listing.case.in_(list(case_ids)) & (Meeting.panel == panel_id))):
         result[listing.case_id].append(listing)
     return result
 
 
-def _open_cases(victim_ids: set) -> dict[int, Case]:
+def _open_cases(victim_ids: set, panel_id: int) -> dict[int, Case]:
+    """The open case of the panel each victim is in (a case at another panel is not "already open here")."""
     if not victim_ids:
         return {}
     result = {}
@@ -309,7 +319,7 @@ def _open_cases(victim_ids: set) -> dict[int, Case]:
     # every open case of the borough instead, a scan that grows with the number of cases.
     their_cases = CasePerson.select(CasePerson.case).where(victims)
     for row in (CasePerson.select(CasePerson.person, Case.id, Case.number, Case.status).join(Case)
-                .where(victims & Case.id.in_(their_cases)
+                .where(victims & Case.id.in_(their_cases) & (Case.panel == panel_id)
                        & Case.status.in_(OPEN_CASE_STATUSES) & Case.deleted_at.is_null())
                 .order_by(Case.opened_at.desc())):
         result.setdefault(row.person_id, row.case)
@@ -462,7 +472,8 @@ def _flag(item, matches, by_person, listings, open_cases, rules, anchor, prefixe
 def decline_counts(today: date | None = None) -> dict:
     """Referrers and agencies with repeated declines in the last year (seed 004 2.5: offer training)."""
     since = (today or clock.now().date()) - timedelta(days=DECLINE_WINDOW_DAYS)
-    declined = (Referral.status == "declined") & (Referral.decided_at >= since)
+    declined = ((Referral.panel == current_panel_id()) & (Referral.status == "declined")
+                & (Referral.decided_at >= since))
     count = fn.COUNT(Referral.id).alias("declines")
     pj = fn.SUM(sqlfn.as_int(Referral.professional_judgement)).alias("pj_declines")
     referrers = (User.select(User.id, User.name, Agency.name.alias("agency_name"), count, pj)
@@ -538,8 +549,12 @@ def decision_summary(referral) -> str:
 
 
 def _locked(referral_id: int) -> Referral:
-    """Re-read inside the write transaction, so two coordinators cannot both decide."""
-    return _referrals().where(Referral.id == referral_id).get()
+    """Re-read inside the write transaction, so two coordinators cannot both decide. Only a referral of the
+    panel in view: a decision is made at the referral's own panel, with that panel's rules."""
+    referral = _referrals().where((Referral.id == referral_id) & (Referral.panel == current_panel_id())).first()
+    if referral is None:
+        raise DecisionError("There is no such referral at this panel.")
+    return referral
 
 
 def _must_be_submitted(referral) -> None:
@@ -592,11 +607,12 @@ def accept(referral_id: int, user, reason: str = "") -> Referral:
                 raise DecisionError("This referral meets no referral criterion: give the reason for accepting it.")
             grounds = "coordinator_judgement"
         repeat = item.repeat_of is not None
-        case = Case.get_or_none(Case.id == item.open_case_id) if item.open_case_id else None
+        case = (Case.get_or_none((Case.id == item.open_case_id) & (Case.panel == referral.panel_id))
+                if item.open_case_id else None)
         attached = case is not None
         if case is None:
             case = Case.create(number=next_case_number(now.date()), status="open", opened_at=now, updated_at=now,
-                               closed_session=referral.closed_session, is_repeat=repeat)
+                               closed_session=referral.closed_session, is_repeat=repeat, panel=referral.panel_id)
         else:
             case.is_repeat = case.is_repeat or repeat
             case.closed_session = case.closed_session or referral.closed_session

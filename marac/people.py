@@ -3,6 +3,10 @@
 A submitted referral's people (Referral.data["people"]) each get a Person and a ReferralPerson
 link. Matching them to people the panel has seen before (proposals the coordinator confirms)
 builds on link_referral_people() (issue 4).
+
+People belong to a panel (issue 12): a referral's people are made in the referral's panel, and
+only people of that panel are ever proposed, counted as earlier referrals or matched. A person
+another borough's panel knows is never shown here, even with the same name and date of birth.
 """
 import json
 import re
@@ -96,7 +100,7 @@ def link_referral_people(referral) -> list[ReferralPerson]:
             person.save()
             _set_aliases(person, entry.get("aliases", ""))
         elif link is None:
-            person = Person()
+            person = Person(panel=referral.panel_id)
             _fill(person, entry)
             person.save()
             _set_aliases(person, entry.get("aliases", ""))
@@ -129,7 +133,7 @@ def previous_referrals(referral, links) -> list[PreviousReferral]:
         return []
     shared = ReferralPerson.select(ReferralPerson.referral).where(ReferralPerson.person.in_(ids))
     earlier = (Referral.select().where(Referral.id.in_(shared) & (Referral.id != referral.id)
-                                       & Referral.submitted_at.is_null(False)))
+                                       & (Referral.panel == referral.panel_id) & Referral.submitted_at.is_null(False)))
     earlier = {r.id: r for r in earlier}
     if not earlier:
         return []
@@ -205,6 +209,7 @@ def propose_matches(referral) -> list[PersonMatch]:
     links = list(ReferralPerson.select(ReferralPerson, Person).join(Person)
                  .where(ReferralPerson.referral == referral.id))
     own = {link.person_id for link in links}
+    here = Person.panel == referral.panel_id  # candidates are the referral's panel's people, never another's
     # A link already pointing at a shared record was matched before (a resubmission): it anchors.
     fresh = [link.person for link in links if _only_here(link.person_id, referral.id)]
     anchors = own - {p.id for p in fresh}
@@ -225,7 +230,7 @@ def propose_matches(referral) -> list[PersonMatch]:
             where |= Person.postcode_key == person.postcode_key
         for other in (Person.select(Person.id, Person.name_key, Person.postcode_key)
                       .where((Person.date_of_birth == person.date_of_birth) & Person.deleted_at.is_null()
-                             & Person.id.not_in(list(own)) & where)):
+                             & here & Person.id.not_in(list(own)) & where)):
             reasons = []
             if person.name_key and other.name_key == person.name_key:
                 reasons.append("name_dob")
@@ -245,7 +250,7 @@ def propose_matches(referral) -> list[PersonMatch]:
                 continue
             for other in (Person.select(Person.id, Person.date_of_birth).distinct()
                           .join(ReferralPerson, on=(ReferralPerson.person == Person.id))
-                          .where(ReferralPerson.referral.in_(together) & _same_name(keys)
+                          .where(ReferralPerson.referral.in_(together) & _same_name(keys) & here
                                  & Person.id.not_in(list(own)) & Person.deleted_at.is_null())):
                 if person.date_of_birth is None or other.date_of_birth is None:
                     add(person.id, other.id, ["name_linked"])
@@ -288,6 +293,12 @@ def _decidable(match_id: int, status: str) -> PersonMatch:
     return match
 
 
+def _same_panel(person_id: int, other_id: int) -> bool:
+    """Whether two Person records are of one panel: a merge never moves a referral's people into another
+    borough's records (propose_matches only proposes the panel's own; this guards older or hand-made rows)."""
+    return Person.select(Person.panel).where(Person.id.in_([person_id, other_id])).distinct().count() == 1
+
+
 def confirm_match(match_id: int, user) -> PersonMatch:
     """The coordinator says they are the same person: the referral's links move to the earlier record."""
     from marac import clock
@@ -297,6 +308,8 @@ def confirm_match(match_id: int, user) -> PersonMatch:
         target = current_record(match.candidate_id)  # the earlier record may itself have been merged since
         if target == match.person_id:
             raise MatchError("These are already the same record.")
+        if not _same_panel(match.person_id, target):
+            raise MatchError("These people belong to different panels and cannot be the same record.")
         _move_links(match.referral_id, match.person_id, target)
         match.candidate = target
         match.status, match.decided_by, match.decided_at = "confirmed", user, clock.now()
