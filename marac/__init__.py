@@ -220,6 +220,20 @@ def _criteria_labels(codes) -> str:
     return ", ".join(CRITERION_LABELS.get(c.strip(), c.strip()) for c in str(codes or "").split(",") if c.strip())
 
 
+def _panel_in_view():
+    """The header's panel line (issue 12): shown only to a user who may work in more than one panel, so a
+    borough's own install (one panel) looks as it always did."""
+    from types import SimpleNamespace
+
+    from flask_login import current_user
+
+    from marac import panels
+
+    if len(panels.panel_ids_for(current_user)) < 2:
+        return SimpleNamespace(several=False, name="")
+    return SimpleNamespace(several=True, name=panels.current_panel().name)
+
+
 def _template_helpers(app: Flask) -> None:
     from marac import formatting, nav
 
@@ -234,4 +248,5 @@ def _template_helpers(app: Flask) -> None:
             "service_name": f"{app.config['SERVICE_NAME']} {app.config['BOROUGH_NAME']}",
             "training_mode": app.config.get("TRAINING_MODE", False),
             "nav_items": nav.items(),
+            "panel_in_view": _panel_in_view,
         }

@@ -1,7 +1,9 @@
 """Who may do what. Every view asks here; a refusal on a real object is audited.
 
-Object getters (get_<thing>_or_404) return the object or abort, checking role and agency,
-not just sign-in. A user who may not see an object gets 404, so its existence is not revealed.
+Object getters (get_<thing>_or_404) return the object or abort, checking panel, role and agency,
+not just sign-in. Everything is of the panel in view (marac.panels): another panel's case, referral
+or meeting is a 404 like one that does not exist, whatever the user's role. A user who may not see
+an object gets 404, so its existence is not revealed.
 """
 from functools import wraps
 from types import SimpleNamespace
@@ -11,6 +13,7 @@ from flask_login import current_user, login_required
 
 from marac import audit
 from marac.db import db
+from marac.panels import current_panel_id
 from marac.prepared import Prepared
 
 COORDINATOR = "coordinator"
@@ -91,7 +94,7 @@ def visible_cases(user):
     from marac.models import Case
 
     where = case_filter(user)
-    query = Case.select().where(Case.deleted_at.is_null())
+    query = Case.select().where((Case.panel == current_panel_id()) & Case.deleted_at.is_null())
     if where is True:
         return query
     if where is False:
@@ -118,7 +121,7 @@ def visible_referrals(user):
     one and their own; anyone else only their own."""
     from marac.models import Referral
 
-    query = Referral.select()
+    query = Referral.select().where(Referral.panel == current_panel_id())
     if user.role == COORDINATOR:
         return query
     if user.role == CHAIR:
@@ -132,9 +135,10 @@ def get_referral_or_404(referral_id: int, user=None):
 
     user = user or current_user._get_current_object()
     if user.role == COORDINATOR:
-        referral = _ANY_REFERRAL.first(referral_id)
+        referral = _ANY_REFERRAL.first(referral_id, current_panel_id())
     else:
-        referral = (_CHAIR_REFERRAL if user.role == CHAIR else _OWN_REFERRAL).first(referral_id, user.id)
+        referral = (_CHAIR_REFERRAL if user.role == CHAIR else _OWN_REFERRAL).first(referral_id, current_panel_id(),
+                                                                                     user.id)
     if referral is None:
         deny(404, object_type="referral", object_id=referral_id)
     return referral
@@ -142,12 +146,18 @@ def get_referral_or_404(referral_id: int, user=None):
 
 def _visible_referral(role: str):
     """visible_referrals(user).where(id) for a role, compiled once (marac.prepared): every referral page asks."""
-    def build(referral_id, user_id=None):
+    def build(referral_id, panel_id, user_id=None):
         from marac.models import Referral
 
-        return visible_referrals(SimpleNamespace(role=role, id=user_id)).where(Referral.id == referral_id).limit(1)
+        query = Referral.select().where(Referral.panel == panel_id)
+        if role == CHAIR:
+            query = query.where((Referral.author == user_id) | (Referral.status != "draft"))
+        elif role != COORDINATOR:
+            query = query.where(Referral.author == user_id)
+        return query.where(Referral.id == referral_id).limit(1)
 
-    return Prepared(build, *((Prepared.INT,) if role == COORDINATOR else (Prepared.INT, Prepared.INT)))
+    kinds = (Prepared.INT, Prepared.INT) + (() if role == COORDINATOR else (Prepared.INT,))
+    return Prepared(build, *kinds)
 
 
 _ANY_REFERRAL, _CHAIR_REFERRAL, _OWN_REFERRAL = (_visible_referral(r) for r in (COORDINATOR, CHAIR, "own"))
@@ -161,7 +171,7 @@ def get_inbox_referral_or_404(referral_id: int, user=None):
 
     user = user or current_user._get_current_object()
     referral = (Referral.select(Referral, Agency).join(Agency, on=(Referral.agency == Agency.id))
-                .where(Referral.id == referral_id).first())
+                .where((Referral.id == referral_id) & (Referral.panel == current_panel_id())).first())
     if referral is None or not inbox.may_see(user, referral):
         deny(404, object_type="referral", object_id=referral_id)
     return referral
@@ -188,7 +198,8 @@ def visible_case_where(user):
     where = case_filter(user)
     if where is False:
         return Case.id == 0
-    return Case.deleted_at.is_null() if where is True else Case.deleted_at.is_null() & where
+    live = (Case.panel == current_panel_id()) & Case.deleted_at.is_null()
+    return live if where is True else live & where
 
 
 def _case_child_or_404(model, object_type: str, object_id: int, user, restricted: bool):
@@ -267,7 +278,8 @@ def get_meeting_or_404(meeting_id: int, user=None):
     from marac.models import Meeting
 
     user = user or current_user._get_current_object()
-    meeting = Meeting.get_or_none(Meeting.id == meeting_id) if may_see_meetings(user) else None
+    meeting = (Meeting.get_or_none((Meeting.id == meeting_id) & (Meeting.panel == current_panel_id()))
+               if may_see_meetings(user) else None)
     if meeting is None:
         deny(404, object_type="meeting", object_id=meeting_id)
     return meeting
@@ -279,7 +291,8 @@ def get_listing_or_404(meeting, listing_id: int, user=None):
 
     user = user or current_user._get_current_object()
     query = (Listing.select(Listing, Case).join(Case)
-             .where((Listing.id == listing_id) & (Listing.meeting == meeting.id) & Case.deleted_at.is_null()))
+             .where((Listing.id == listing_id) & (Listing.meeting == meeting.id) & Case.deleted_at.is_null()
+                    & (Case.panel == meeting.panel_id)))
     where = listing_filter(user)
     listing = None if where is False else (query if where is True else query.where(where)).first()
     if listing is None:
@@ -305,7 +318,7 @@ def get_run_meeting_or_404(meeting_id: int, user=None):
 
     user = user or current_user._get_current_object()
     if user.role == OBSERVER:
-        meeting = Meeting.get_or_none(Meeting.id == meeting_id)
+        meeting = Meeting.get_or_none((Meeting.id == meeting_id) & (Meeting.panel == current_panel_id()))
         if meeting is None or not is_approved_observer(user, meeting):
             deny(404, object_type="meeting", object_id=meeting_id)
         return meeting
@@ -330,7 +343,7 @@ def get_run_listing_or_404(meeting, listing_id: int, user=None):
         return get_listing_or_404(meeting, listing_id, user)
     listing = (Listing.select(Listing, Case).join(Case)
                .where((Listing.id == listing_id) & (Listing.meeting == meeting.id) & Case.deleted_at.is_null()
-                      & run_listing_filter(user)).first())
+                      & (Case.panel == meeting.panel_id) & run_listing_filter(user)).first())
     if listing is None:
         deny(404, object_type="listing", object_id=listing_id)
     return listing

@@ -94,6 +94,11 @@ def is_sqlite() -> bool:
     return isinstance(db.obj, SqliteDatabase)
 
 
+def is_sqlite_database(database) -> bool:
+    """True when this database object (bound or not: migrations get theirs passed) is SQLite."""
+    return isinstance(database, SqliteDatabase)
+
+
 def migration_modules():
     """The numbered migration modules in order (marac/migrations/mNNNN_name.py)."""
     from marac import migrations
@@ -121,14 +126,28 @@ def migrate(database) -> list[str]:
         # (the migrations' frozen DDL is SQLite's). Later migrations then run on both engines.
         with database.atomic():
             postgres.create_schema(database)
-            for name, _module in migration_modules():
+            for name, module in migration_modules():
+                if hasattr(module, "seed"):
+                    module.seed(database)  # rows a migration adds, such as m1100's default panel
                 record(name)
         return ["postgres schema"]
     for name, module in migration_modules():
         if name in done:
             continue
-        with database.atomic():
-            module.up(database)
-            record(name)
+        # SQLite refuses some ALTER TABLEs with foreign keys on; the pragma is a no-op inside a transaction.
+        keys_off = getattr(module, "FOREIGN_KEYS_OFF", False) and is_sqlite_database(database)
+        if keys_off:
+            database.execute_sql("PRAGMA foreign_keys = OFF")
+        try:
+            with database.atomic():
+                module.up(database)
+                if keys_off:
+                    broken = database.execute_sql("PRAGMA foreign_key_check").fetchall()
+                    if broken:
+                        raise RuntimeError(f"migration {name} broke foreign keys: {broken[:5]}")
+                record(name)
+        finally:
+            if keys_off:
+                database.execute_sql("PRAGMA foreign_keys = ON")
         applied.append(name)
     return applied

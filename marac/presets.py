@@ -328,6 +328,14 @@ def instrument_choices() -> dict:
     return {i.id: i.name + (" (example)" if i.example else "") for i in instruments.available()}
 
 
+def _another_panel_named(name: str) -> bool:
+    """True when a panel other than the one in view already has this name (panel names are unique)."""
+    from marac import panels
+    from marac.models import Panel
+
+    return Panel.select().where((Panel.name == name) & (Panel.id != panels.current_panel_id())).exists()
+
+
 def check(values: dict) -> dict[str, list[str]]:
     """Problems with a complete set of settings, by page key; empty when they can be saved."""
     found: dict[str, list[str]] = {}
@@ -337,6 +345,8 @@ def check(values: dict) -> dict[str, list[str]]:
 
     if not str(values.get("panel_name") or "").strip():
         bad("panel_name", "Enter the panel's name")
+    elif _another_panel_named(str(values["panel_name"]).strip()):
+        bad("panel_name", "Another panel in this database has that name: choose a different one")
     if values.get("instrument_id") not in instrument_choices():
         bad("instrument_id", "Choose a risk checklist")
     try:

@@ -11,7 +11,7 @@ from flask import current_app, request, session
 from flask_login import login_user, logout_user
 from peewee import OperationalError
 
-from marac import clock
+from marac import clock, panels
 from marac.db import db
 from marac.models import Agency, User, UserSession
 from marac.prepared import Prepared
@@ -34,6 +34,7 @@ def start(user: User) -> UserSession:
     session[SID_KEY] = token
     session.permanent = False
     login_user(user, remember=False)
+    panels.set_request_panel(user, None)
     return record
 
 
@@ -72,6 +73,7 @@ def load_user(user_id: str):
                 UserSession.update(last_seen=now).where(UserSession.id == record.id).execute()
         except OperationalError:
             pass  # database busy or full: reading a page must not fail for this bookkeeping write
+    panels.set_request_panel(user, record.panel_id)
     return user
 
 

@@ -6,9 +6,9 @@ a referral freezes its instrument and verdict, so changing a setting never rewri
 """
 import json
 
-from marac import audit, clock, standard_actions
+from marac import audit, clock, panels, standard_actions
 from marac.db import db
-from marac.models import PanelSetting
+from marac.models import Panel, PanelSetting
 from marac.risk import PanelRules
 
 # Our own wording (issue 6), modelled on the confidentiality agreements MARACs sign at each meeting.
@@ -128,7 +128,7 @@ HELP: dict[str, str] = {
 
 def get(key: str):
     """The value of a setting (the default when never set)."""
-    row = PanelSetting.get_or_none(PanelSetting.key == key)
+    row = PanelSetting.get_or_none((PanelSetting.panel == panels.current_panel_id()) & (PanelSetting.key == key))
     if row is None:
         if key not in DEFAULTS:
             raise KeyError(f"unknown setting {key!r}")
@@ -140,7 +140,8 @@ def all_settings() -> dict:
     """Every setting, defaults filled in, in one query (plain SQL: most pages read the settings, and
     Peewee's query building cost more than the query)."""
     values = dict(DEFAULTS)
-    for key, value in db.execute_sql('SELECT "key", "value" FROM "panel_setting"').fetchall():
+    sql = 'SELECT "key", "value" FROM "panel_setting" WHERE "panel_id" = ' + db.param
+    for key, value in db.execute_sql(sql, (panels.current_panel_id(),)).fetchall():
         values[key] = json.loads(value)
     return values
 
@@ -155,10 +156,12 @@ def set_many(values: dict, user=None) -> list[str]:
         for key in changed:
             if key not in DEFAULTS:
                 raise KeyError(f"unknown setting {key!r}")
-            (PanelSetting.insert(key=key, value=json.dumps(values[key]), updated_at=clock.now(),
-                                 updated_by=getattr(user, "id", None))
-             .on_conflict(conflict_target=[PanelSetting.key],
+            (PanelSetting.insert(panel=panels.current_panel_id(), key=key, value=json.dumps(values[key]),
+                                 updated_at=clock.now(), updated_by=getattr(user, "id", None))
+             .on_conflict(conflict_target=[PanelSetting.panel, PanelSetting.key],
                           preserve=[PanelSetting.value, PanelSetting.updated_at, PanelSetting.updated_by]).execute())
+        if "panel_name" in changed:  # the panel's own row carries its name too (the header, panel lists)
+            Panel.update(name=str(values["panel_name"])).where(Panel.id == panels.current_panel_id()).execute()
         audit.record("settings.update", object_type="settings", object_id="panel", detail={"keys": sorted(changed)},
                      user=user)
     return changed
