@@ -251,7 +251,10 @@ def build_items(referrals: list) -> list[InboxItem]:
                  .order_by(ReferralPerson.referral, ReferralPerson.position, ReferralPerson.id)):
         links[link.referral_id].append(link)
     matches = defaultdict(list)
-    for match in PersonMatch.select().where(PersonMatch.referral.in_(ids) & (PersonMatch.status == "proposed")):
+    # Only the panel's people are candidates (a proposal naming another panel's record is never shown).
+    for match in (PersonMatch.select(PersonMatch).join(Person, on=(PersonMatch.candidate == Person.id))
+                  .where(PersonMatch.referral.in_(ids) & (PersonMatch.status == "proposed")
+                         & (Person.panel == panel_id))):
         matches[match.referral_id].append(match)
 
     person_ids = {link.person_id for rows in links.values() for link in rows}
@@ -499,12 +502,14 @@ def detail(referral, user) -> InboxItem:
 
 
 def matches_for(referral) -> list[PersonMatch]:
-    """Every match proposal of this referral (any status), with both Person records, oldest first."""
+    """Every match proposal of this referral (any status), with both Person records, oldest first; only
+    candidates of the referral's panel (another panel's person is never shown)."""
     candidate = Person.alias()
     return list(PersonMatch.select(PersonMatch, Person, candidate)
                 .join(Person, on=(PersonMatch.person == Person.id))
                 .switch(PersonMatch).join(candidate, on=(PersonMatch.candidate == candidate.id), attr="candidate")
-                .where(PersonMatch.referral == referral.id).order_by(PersonMatch.id))
+                .where((PersonMatch.referral == referral.id) & (candidate.panel == referral.panel_id))
+                .order_by(PersonMatch.id))
 
 
 def verdict_of(referral) -> dict:

@@ -293,7 +293,7 @@ def _decidable(match_id: int, status: str) -> PersonMatch:
     return match
 
 
-def _same_panel(person_id: int, other_id: int) -> bool:
+def same_panel(person_id: int, other_id: int) -> bool:
     """Whether two Person records are of one panel: a merge never moves a referral's people into another
     borough's records (propose_matches only proposes the panel's own; this guards older or hand-made rows)."""
     return Person.select(Person.panel).where(Person.id.in_([person_id, other_id])).distinct().count() == 1
@@ -308,7 +308,7 @@ def confirm_match(match_id: int, user) -> PersonMatch:
         target = current_record(match.candidate_id)  # the earlier record may itself have been merged since
         if target == match.person_id:
             raise MatchError("These are already the same record.")
-        if not _same_panel(match.person_id, target):
+        if not same_panel(match.person_id, target):
             raise MatchError("These people belong to different panels and cannot be the same record.")
         _move_links(match.referral_id, match.person_id, target)
         match.candidate = target

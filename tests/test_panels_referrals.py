@@ -183,17 +183,32 @@ def test_a_referral_of_another_panel_has_its_people_made_in_its_own_panel(two):
     assert [p.panel_id for p in linked] == [b.id]
 
 
-def test_a_match_between_two_panels_people_cannot_be_confirmed(two, coordinator):
+def test_a_proposal_naming_another_panels_person_is_never_shown_or_confirmed(two, client, sign_in, coordinator):
+    """A hand-made or imported proposal across panels: hidden from the inbox, its routes 404, no merge."""
     _a, b = two
     person_a = make_person("Ava", "Alphaside", date_of_birth=DOB)
     referral = new(person_a)
     with panels.using(b.id):
-        person_b = make_person("Ava", "Alphaside", date_of_birth=DOB)
+        person_b = make_person("Ava", "Alphaside", date_of_birth=DOB, postcode="NB9 9BB")
     match = PersonMatch.create(person=person_a, candidate=person_b, referral=referral, reason="name_dob")
     with pytest.raises(people.MatchError, match="different panels"):
         people.confirm_match(match.id, coordinator)
+
+    sign_in(coordinator)
+    page = client.get(f"/inbox/referrals/{referral.id}").get_data(as_text=True)
+    assert "NB9 9BB" not in page and "Possible duplicate person" not in page
+    assert inbox.matches_for(referral) == []
+    count = denials()
+    for method, url in _match_routes(match.id):
+        assert getattr(client, method)(url).status_code == 404, url
+    assert denials() - count == len(_match_routes(match.id))
     assert ReferralPerson.get(ReferralPerson.referral == referral.id).person_id == person_a.id
     assert PersonMatch.get_by_id(match.id).status == "proposed"
+    # The same proposal between two of A's people is shown and can be confirmed (so the panel is what decides).
+    Person.update(panel=person_a.panel_id).where(Person.id == person_b.id).execute()
+    assert "Possible duplicate person" in client.get(f"/inbox/referrals/{referral.id}").get_data(as_text=True)
+    assert client.post(f"/inbox/matches/{match.id}/confirm").status_code == 303
+    assert ReferralPerson.get(ReferralPerson.referral == referral.id).person_id == person_b.id
 
 
 # --- repeats and open cases --------------------------------------------------------------------------------

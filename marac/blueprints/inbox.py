@@ -177,10 +177,14 @@ def qa(referral_id):
 
 
 def _match_or_404(match_id):
+    """A match of a referral the user may see in the inbox, between two people of one panel: a proposal
+    naming another panel's person is a 404 like one that does not exist."""
     match = PersonMatch.get_or_none(PersonMatch.id == match_id)
     if match is None or match.referral_id is None:
         access.deny(404, object_type="person_match", object_id=match_id)
     access.get_inbox_referral_or_404(match.referral_id)
+    if not people.same_panel(match.person_id, match.candidate_id):
+        access.deny(404, object_type="person_match", object_id=match_id, reason="another panel's person")
     return match
 
 
