@@ -13,6 +13,7 @@ from marac.access import COORDINATOR, may_update_action
 from marac.db import db
 from marac.formatting import LONDON
 from marac.models import Action, ActionUpdate, Agency, Case, Meeting, User
+from marac.panels import current_panel_id
 
 CANNOT_REASONS = {
     "no_contact": "No contact could be made",
@@ -165,11 +166,13 @@ def escalate(action: Action, user, text: str = "") -> Action:
 # --- queries ------------------------------------------------------------------------------------
 
 
-def _with_case_and_agency(query):
+def _with_case_and_agency(query, panel_id: int | None = None):
+    """The query's actions of live cases of the panel (the one in view by default), case and agency joined.
+    Actions have no panel of their own: they are their case's (issue 12)."""
     return (query.select_extend(Case.id, Case.number, Case.status, Agency.id, Agency.name)
             .join(Case, on=(Action.case == Case.id)).switch(Action)
             .join(Agency, on=(Action.owner_agency == Agency.id))
-            .where(Case.deleted_at.is_null()))
+            .where((Case.panel == (panel_id or current_panel_id())) & Case.deleted_at.is_null()))
 
 
 def agency_actions_row(action_id: int) -> Action:
@@ -177,14 +180,14 @@ def agency_actions_row(action_id: int) -> Action:
     return _with_case_and_agency(Action.select().where(Action.id == action_id)).get()
 
 
-def overdue_for_review(meeting_date: date):
+def overdue_for_review(meeting_date: date, panel_id: int | None = None):
     """Open actions due before this meeting date: what the meeting's review list carries over.
 
     For the agenda and meeting run (issues 5 and 6): one query, with .case and .owner_agency joined,
-    ordered by case then due date.
+    ordered by case then due date. Only the cases of the meeting's panel (default: the one in view).
     """
     query = Action.select().where((Action.status == "open") & (Action.due_date < meeting_date))
-    return _with_case_and_agency(query).order_by(Case.number, Action.due_date, Action.id)
+    return _with_case_and_agency(query, panel_id).order_by(Case.number, Action.due_date, Action.id)
 
 
 def carry_over(meeting: Meeting, user=None) -> list[Action]:
@@ -194,7 +197,7 @@ def carry_over(meeting: Meeting, user=None) -> list[Action]:
     actions on the meeting's review list (overdue_for_review of the meeting's date).
     """
     meeting_date = meeting.starts_at.date()
-    actions = list(overdue_for_review(meeting_date))
+    actions = list(overdue_for_review(meeting_date, meeting.panel_id))
     if not actions:
         return []
     with db.atomic():
@@ -237,15 +240,17 @@ def agency_actions(agency_id: int, tab: str = "overdue", page: int = 1, on: date
 
 
 def agency_counts(agency_id: int, on: date | None = None) -> dict:
-    """How many actions are in each tab: four index-only counts (owner, status, due date / completed).
+    """How many actions are in each tab: four counts (owner, status, due date / completed).
 
-    Counted on the action index alone, without the case join of the lists: a soft-deleted case's
+    Counted on the action index, joined to the case only for its panel (an agency serving several
+    panels counts the panel in view's actions, issue 12), not its deletion: a soft-deleted case's
     actions (until retention removes them) may be counted but are not listed.
     """
     on = on or today()
     soon = on + timedelta(days=int(settings.get("action_due_soon_days")))
-    mine = Action.owner_agency == agency_id
-    return {tab: Action.select().where(mine & _tab_where(tab, on, soon)).count() for tab in TABS}
+    mine = (Action.owner_agency == agency_id) & (Case.panel == current_panel_id())
+    return {tab: Action.select().join(Case, on=(Action.case == Case.id)).where(mine & _tab_where(tab, on, soon))
+            .count() for tab in TABS}
 
 
 @dataclass
@@ -260,7 +265,8 @@ def overdue_by_agency(on: date | None = None) -> list[AgencyOverdue]:
     on = on or today()
     rows = (Agency.select(Agency, fn.COUNT(Action.id).alias("n"), fn.MIN(Action.due_date).alias("oldest"))
             .join(Action, on=(Action.owner_agency == Agency.id)).join(Case, on=(Action.case == Case.id))
-            .where((Action.status == "open") & (Action.due_date < on) & Case.deleted_at.is_null())
+            .where((Action.status == "open") & (Action.due_date < on) & (Case.panel == current_panel_id())
+                   & Case.deleted_at.is_null())
             .group_by(Agency.id).order_by(fn.COUNT(Action.id).desc(), Agency.name))
     return [AgencyOverdue(a, a.n, a.oldest if isinstance(a.oldest, date) else date.fromisoformat(a.oldest))
             for a in rows]

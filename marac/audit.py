@@ -12,15 +12,17 @@ from dataclasses import dataclass
 from flask import g, has_request_context, request
 from flask_login import current_user
 
-from marac import clock
+from marac import clock, panels
 from marac.db import db
-from marac.models import AuditEvent
+from marac.models import AuditEvent, User
 
 GENESIS = "0" * 64
 FORBIDDEN_DETAIL_KEYS = {"password", "new_password", "code", "totp", "csrf_token", "token", "session"}
 
 
 def _canonical(row: dict) -> str:
+    """The hashed content. panel_id (m1110) is appended only when set: rows written before it have none,
+    and keep the hash they were written with, so an upgraded chain still verifies."""
     return json.dumps(
         [
             row["at"].isoformat(timespec="microseconds"),
@@ -35,7 +37,7 @@ def _canonical(row: dict) -> str:
             row["ip"],
             row["request_id"],
             row["prev_hash"],
-        ],
+        ] + ([] if row.get("panel_id") is None else [row["panel_id"]]),
         separators=(",", ":"),
         ensure_ascii=False,
     )
@@ -52,6 +54,17 @@ def _actor(user):
     if user is None or not getattr(user, "is_authenticated", False):
         return None, "", "", None
     return user.id, user.name, user.role, user.agency_id
+
+
+def _panel_of(user, obj) -> int | None:
+    """The panel an event belongs to (issue 12, m1110): the panel in view of a signed-in request or of a
+    `panels.using` block (command line and jobs work in the first panel unless told otherwise). Before
+    sign-in the panel is not known: a known account's home panel, else None (the viewer shows events
+    of no panel to the install's own, first panel)."""
+    if not has_request_context() or (current_user and current_user.is_authenticated):
+        return panels.current_panel_id()
+    who = user if user is not None else obj if isinstance(obj, User) else None
+    return getattr(who, "panel_id", None)
 
 
 def _request_id() -> str:
@@ -76,6 +89,15 @@ def object_types() -> list[str]:
     return found
 
 
+def panel_where(panel_id: int | None = None):
+    """Where-clause for one panel's events (the panel in view's by default; the coordinator's audit log):
+    those recorded in it, and for the install's own first panel also those of no panel (written before
+    m1110, when there was only that panel; attempts before anyone signed in)."""
+    panel_id = panel_id or panels.current_panel_id()
+    where = AuditEvent.panel_id == panel_id
+    return where | AuditEvent.panel_id.is_null() if panel_id == panels.default_panel_id() else where
+
+
 def record(action: str, obj=None, *, object_type: str = "", object_id="", detail: dict | None = None, user=None):
     """Append one audit row (who, when, what, from where) chained to the previous one."""
     if obj is not None:
@@ -98,6 +120,7 @@ def record(action: str, obj=None, *, object_type: str = "", object_id="", detail
         "detail": json.dumps(detail, sort_keys=True, ensure_ascii=False) if detail else "",
         "ip": (request.remote_addr or "") if has_request_context() else "",
         "request_id": _request_id(),
+        "panel_id": _panel_of(user, obj),
     }
     # The chain needs the last hash read and the new row written under one write lock.
     with db.atomic():

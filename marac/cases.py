@@ -37,6 +37,7 @@ from marac.models import (
     SharedInfo,
     User,
 )
+from marac.panels import current_panel_id
 from marac.risk import add_months
 
 CLOSE_REASONS = {
@@ -380,8 +381,10 @@ def search(user, *, number: str = "", name: str = "", date_of_birth: date | None
     query = Case.select(Case.id, Case.number, Case.status, Case.opened_at).where(visible_case_where(user))
     capped = False
     if person_conds:
+        # Only the panel's people (issue 12): another panel's look-alikes must not fill the PERSON_LIMIT.
         persons = [pid for (pid,) in Person.select(Person.id).where(
-            Person.deleted_at.is_null() & reduce(lambda a, b: a & b, person_conds)).limit(PERSON_LIMIT + 1).tuples()]
+            (Person.panel == current_panel_id()) & Person.deleted_at.is_null()
+            & reduce(lambda a, b: a & b, person_conds)).limit(PERSON_LIMIT + 1).tuples()]
         capped = len(persons) > PERSON_LIMIT
         query = query.where(Case.id.in_(CasePerson.select(CasePerson.case)
                                         .where(CasePerson.person.in_(persons[:PERSON_LIMIT]))))

@@ -67,27 +67,6 @@ class Agency(BaseModel):
         return cls.select().order_by(cls.name)
 
 
-def _current_panel():
-    # The panel of the request (or of a `with panels.using(...)` block); see marac/panels.py.
-    from marac import panels
-
-    return panels.current_panel_id()
-
-
-class Panel(BaseModel):
-    """One MARAC (issue 12): a borough's domestic abuse or Community MARAC. A shared county or
-    pan-London service runs several in one database; a borough's own install has exactly one.
-    Cases, people, referrals, meetings, settings and users each belong to one panel."""
-
-    name = CharField(max_length=200, unique=True)
-    panel_type = CharField(max_length=20, default="domestic_abuse")  # domestic_abuse or community
-    preset = CharField(max_length=40, default="")
-    created_at = DateTimeField(default=_now)
-
-    class Meta:
-        table_name = "panel"
-
-
 class User(UserMixin, BaseModel):
     name = CharField(max_length=200)
     email = CharField(max_length=254, unique=True)
@@ -103,7 +82,6 @@ class User(UserMixin, BaseModel):
     totp_secret = CharField(max_length=255, default="")  # m0810: a Fernet token (marac/totp_key.py), never clear
     totp_last_step = IntegerField(default=0)
     totp_enrolled_at = DateTimeField(null=True)  # m0800: None until the first code from the app is right
-    panel = ForeignKeyField(Panel, default=_current_panel, on_delete="RESTRICT", backref="+")  # m1100: home panel
 
     class Meta:
         table_name = "user"
@@ -141,24 +119,9 @@ class UserSession(BaseModel):
     last_seen = DateTimeField(default=_now)
     ended_at = DateTimeField(null=True)
     ip = CharField(max_length=64, default="")
-    panel_id = IntegerField(null=True)  # m1100: the panel in view (None: the user's home panel)
 
     class Meta:
         table_name = "user_session"
-
-
-class UserPanel(BaseModel):
-    """A panel a user may open besides their home panel (m1100): a county steering group member, a
-    coordinator covering two boroughs, a police MARAC officer serving several panels."""
-
-    user = ForeignKeyField(User, on_delete="CASCADE", backref="panel_grants")
-    panel = ForeignKeyField(Panel, on_delete="CASCADE", backref="+")
-    granted_by = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="+")
-    granted_at = DateTimeField(default=_now)
-
-    class Meta:
-        table_name = "user_panel"
-        indexes = ((("user", "panel"), True),)
 
 
 class LoginFailure(BaseModel):
@@ -215,10 +178,11 @@ class AuditEvent(BaseModel):
     request_id = CharField(max_length=40, default="")
     prev_hash = CharField(max_length=64)
     hash = CharField(max_length=64)
+    panel_id = IntegerField(null=True)  # m1110: the panel in view when it happened (None: before m1110, or unknown)
 
     class Meta:
         table_name = "audit_event"
-        indexes = ((("object_type", "object_id"), False),)
+        indexes = ((("object_type", "object_id"), False), (("panel_id", "id"), False))  # m1110
 
 
 CORE_MODELS = [Agency, User, UserSession, LoginFailure, Lockout, SetupToken, AuditEvent]
@@ -256,15 +220,13 @@ REFERRAL_STATUSES = {
 class PanelSetting(BaseModel):
     """One panel setting (JSON value); defaults live in marac/settings.py."""
 
-    panel = ForeignKeyField(Panel, default=_current_panel, on_delete="CASCADE", backref="+")  # m1100
-    key = CharField(max_length=80)
+    key = CharField(max_length=80, primary_key=True)
     value = TextField()
     updated_at = DateTimeField(default=_now)
     updated_by = IntegerField(null=True)
 
     class Meta:
         table_name = "panel_setting"
-        indexes = ((("panel", "key"), True),)
 
 
 class Person(BaseModel):
@@ -283,7 +245,6 @@ class Person(BaseModel):
     disability = CharField(max_length=30, default="")
     created_at = DateTimeField(default=_now)
     deleted_at = DateTimeField(null=True)
-    panel = ForeignKeyField(Panel, default=_current_panel, on_delete="RESTRICT", backref="+")  # m1100
 
     class Meta:
         table_name = "person"
@@ -326,11 +287,9 @@ class Case(BaseModel):
     flag_until = DateField(null=True)
     updated_at = DateTimeField(default=_now)
     deleted_at = DateTimeField(null=True)
-    panel = ForeignKeyField(Panel, default=_current_panel, on_delete="RESTRICT", backref="+")  # m1100
 
     class Meta:
         table_name = "case"
-        indexes = ((("panel", "status"), False),)  # m1100
 
     @property
     def status_label(self) -> str:
@@ -382,13 +341,11 @@ class Referral(BaseModel):
     coordinator_comment = TextField(default="")
     source = CharField(max_length=20, default="form")  # form, transfer_in
     transfer_area = CharField(max_length=200, default="")
-    panel = ForeignKeyField(Panel, default=_current_panel, on_delete="RESTRICT", backref="+")  # m1100
 
     class Meta:
         table_name = "referral"
         indexes = ((("author", "status"), False), (("status", "submitted_at"), False),
-                   (("status", "decided_at"), False),  # m0201
-                   (("panel", "status", "submitted_at"), False))  # m1100
+                   (("status", "decided_at"), False))  # m0201
 
     @property
     def status_label(self) -> str:
@@ -452,11 +409,10 @@ class Meeting(BaseModel):
     minutes_signed_off_by = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="+")
     minutes_sent_at = DateTimeField(null=True)
     created_at = DateTimeField(default=_now)
-    panel = ForeignKeyField(Panel, default=_current_panel, on_delete="RESTRICT", backref="+")  # m1100
 
     class Meta:
         table_name = "meeting"
-        indexes = ((("status", "starts_at"), False), (("panel", "starts_at"), False))  # m0300, m1100
+        indexes = ((("status", "starts_at"), False),)  # m0300
 
 
 class Listing(BaseModel):

@@ -10,6 +10,7 @@ from datetime import date
 from marac import audit, clock, schedule
 from marac.db import db
 from marac.models import RELEASE_BASES, Case, ReleaseRequest
+from marac.panels import current_panel_id
 
 DUE_WORKING_DAYS = 10
 OPEN = ("requested", "approved")
@@ -91,15 +92,19 @@ def release(request: ReleaseRequest, user) -> tuple[str, bytes]:
     return f"release-{request.id}-case-{case.number}.zip", out.getvalue()
 
 
+def _of_panel():
+    """Requests about the panel in view's cases (a request has no panel of its own: its case's, issue 12)."""
+    return ReleaseRequest.select(ReleaseRequest, Case).join(Case).where(Case.panel == current_panel_id())
+
+
 def open_requests():
     """Requests waiting for a decision or a release, soonest deadline first."""
-    return (ReleaseRequest.select(ReleaseRequest, Case).join(Case)
-            .where(ReleaseRequest.status.in_(OPEN)).order_by(ReleaseRequest.due_on, ReleaseRequest.id))
+    return _of_panel().where(ReleaseRequest.status.in_(OPEN)).order_by(ReleaseRequest.due_on, ReleaseRequest.id)
 
 
 def closed_requests(limit: int = 50):
-    return (ReleaseRequest.select(ReleaseRequest, Case).join(Case)
-            .where(ReleaseRequest.status.not_in(OPEN)).order_by(ReleaseRequest.logged_at.desc()).limit(limit))
+    return (_of_panel().where(ReleaseRequest.status.not_in(OPEN)).order_by(ReleaseRequest.logged_at.desc())
+            .limit(limit))
 
 
 def for_case(case: Case):

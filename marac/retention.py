@@ -16,7 +16,7 @@ from datetime import date
 
 from flask import current_app
 
-from marac import audit, clock, postgres, settings
+from marac import audit, clock, panels, postgres, settings
 from marac.db import db, is_sqlite
 from marac.models import (
     Action,
@@ -65,7 +65,8 @@ def review_due(case: Case) -> date | None:
     closed = case.closed_at.date()
     if case.review_date is not None and case.review_date > closed:
         return case.review_date
-    return add_months(closed, months())
+    with panels.using(case.panel_id):  # the case's own panel's setting, whatever panel is in view
+        return add_months(closed, months())
 
 
 @dataclass
@@ -80,8 +81,9 @@ def queue(today: date | None = None, include_upcoming_days: int = 0) -> list[Que
     """Closed cases whose review is due (or due within include_upcoming_days), oldest first."""
     today = today or clock.now().date()
     horizon = date.fromordinal(today.toordinal() + include_upcoming_days)
-    cases = list(Case.select().where((Case.status == "closed") & Case.deleted_at.is_null()
-                                     & Case.closed_at.is_null(False)))
+    # The panel in view's cases: its retention_months setting is the one review_due reads (issue 12).
+    cases = list(Case.select().where((Case.panel == panels.current_panel_id()) & (Case.status == "closed")
+                                     & Case.deleted_at.is_null() & Case.closed_at.is_null(False)))
     due = [(c, review_due(c)) for c in cases]
     due = [(c, d) for c, d in due if d is not None and d <= horizon]
     if not due:

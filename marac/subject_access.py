@@ -87,15 +87,20 @@ def gather(person: Person) -> Holding:
         referral_roles.setdefault(rp.referral_id, []).append(rp.role)
     if referral_roles:
         for r in (Referral.select(Referral, Agency).join(Agency)
-                  .where(Referral.id.in_(list(referral_roles)) & Referral.status.in_(RECORDED_REFERRALS))
+                  .where(Referral.id.in_(list(referral_roles)) & (Referral.panel == person.panel_id)
+                         & Referral.status.in_(RECORDED_REFERRALS))
                   .order_by(Referral.submitted_at, Referral.id)):
             h.referrals.append((r, referral_roles[r.id]))
             if r.case_id:
                 h.roles.setdefault(r.case_id, [])
-    case_ids = list(h.roles)
+    if not h.roles:
+        return h
+    # The person's panel only (issue 12): a person is of one panel, and what is gathered is that panel's.
+    h.cases = list(Case.select().where(Case.id.in_(list(h.roles)) & (Case.panel == person.panel_id))
+                   .order_by(Case.opened_at))
+    case_ids = [c.id for c in h.cases]
     if not case_ids:
         return h
-    h.cases = list(Case.select().where(Case.id.in_(case_ids)).order_by(Case.opened_at))
     h.notes = list(Note.select(Note, Agency).join(Agency).where(Note.case.in_(case_ids))
                    .order_by(Note.case, Note.created_at))
     h.documents = list(Document.select(Document, Agency).join(Agency).where(Document.case.in_(case_ids))

@@ -39,6 +39,7 @@ from marac.models import (
     Research,
     User,
 )
+from marac.panels import current_panel_id
 from marac.risk import BUILTIN_INSTRUMENTS, NO, YES, PanelRules, score
 
 TRAINING_DATABASE = "training.db"
@@ -528,9 +529,10 @@ def who_looked_case() -> Case | None:
     row = (AuditEvent.select(AuditEvent.object_id)
            .join(User, on=(AuditEvent.user_id == User.id))
            .join(Agency, on=(User.agency == Agency.id))
-           .where((AuditEvent.action == "case.view") & (Agency.name == demo.AGENCIES[HOUSING][0]))
+           .where((AuditEvent.action == "case.view") & (Agency.name == demo.AGENCIES[HOUSING][0])
+                  & audit.panel_where())
            .order_by(AuditEvent.id).first())
-    return Case.get_or_none(Case.id == int(row.object_id)) if row else None
+    return Case.get_or_none((Case.id == int(row.object_id)) & (Case.panel == current_panel_id())) if row else None
 
 
 def check_who_looked(user, answer: str) -> bool:

@@ -88,8 +88,9 @@ def user_edit(user_id):
 @coordinator_required
 def audit_log():
     """The audit log, newest first, filtered by user, object and date."""
-    form = AuditFilterForm(request.args, object_types=audit.object_types())
-    query = AuditEvent.select().order_by(AuditEvent.id.desc())
+    form = AuditFilterForm(request.args, object_types=audit.object_types(), users=accounts.panel_users())
+    # The panel in view's events only (issue 12): another panel's views and changes are its coordinator's.
+    query = AuditEvent.select().where(audit.panel_where()).order_by(AuditEvent.id.desc())
     valid = form.validate()
     if valid:
         if form.user.data:

@@ -6,7 +6,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
 
-from marac import audit, clock, governance, nav, releases, retention, subject_access
+from marac import audit, clock, governance, nav, panels, releases, retention, subject_access
 from marac.access import CHAIR, COORDINATOR, REPRESENTATIVE, coordinator_required, deny, get_case_or_404, roles_required
 from marac.db import db
 from marac.forms import EmptyForm
@@ -85,7 +85,9 @@ def case_history(case_id):
 
 
 def _person_or_404(person_id: int) -> Person:
-    person = Person.get_or_none((Person.id == person_id) & Person.deleted_at.is_null())
+    """A person of the panel in view (another panel's is a 404, audited, issue 12)."""
+    person = Person.get_or_none((Person.id == person_id) & (Person.panel == panels.current_panel_id())
+                                & Person.deleted_at.is_null())
     if person is None:
         deny(404, object_type="person", object_id=person_id)
     return person
@@ -214,7 +216,8 @@ def _release_or_404(release_id: int):
     from marac.models import Case, ReleaseRequest
 
     row = (ReleaseRequest.select(ReleaseRequest, Case).join(Case)
-           .where((ReleaseRequest.id == release_id) & Case.deleted_at.is_null()).first())
+           .where((ReleaseRequest.id == release_id) & (Case.panel == panels.current_panel_id())
+                  & Case.deleted_at.is_null()).first())
     if row is None:
         deny(404, object_type="release_request", object_id=release_id)
     get_case_or_404(row.case_id)  # the same rule as the case itself

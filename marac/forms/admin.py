@@ -165,7 +165,9 @@ class AuditFilterForm(FlaskForm):
     date_to = GovDateField("To", widget=GovDateInput(), validators=[Optional()], format="%d %m %Y")
     submit = SubmitField("Filter", widget=GovSubmitInput())
 
-    def __init__(self, *args, object_types=(), **kwargs):
+    def __init__(self, *args, object_types=(), users=None, **kwargs):
+        """users: whom the filter offers (the panel's users, issue 12: not another panel's names); all by default."""
         super().__init__(*args, **kwargs)
-        self.user.choices = choices([(0, "Anyone")] + [(u.id, f"{u.name} ({u.agency.name})") for u in User.ordered()])
+        users = User.ordered() if users is None else users
+        self.user.choices = choices([(0, "Anyone")] + [(u.id, f"{u.name} ({u.agency.name})") for u in users])
         self.object_type.choices = choices([("", "Any")] + [(t, t) for t in object_types])
