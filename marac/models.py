@@ -67,6 +67,27 @@ class Agency(BaseModel):
         return cls.select().order_by(cls.name)
 
 
+def _current_panel():
+    # The panel of the request (or of a `with panels.using(...)` block); see marac/panels.py.
+    from marac import panels
+
+    return panels.current_panel_id()
+
+
+class Panel(BaseModel):
+    """One MARAC (issue 12): a borough's domestic abuse or Community MARAC. A shared county or
+    pan-London service runs several in one database; a borough's own install has exactly one.
+    Cases, people, referrals, meetings, settings and users each belong to one panel."""
+
+    name = CharField(max_length=200, unique=True)
+    panel_type = CharField(max_length=20, default="domestic_abuse")  # domestic_abuse or community
+    preset = CharField(max_length=40, default="")
+    created_at = DateTimeField(default=_now)
+
+    class Meta:
+        table_name = "panel"
+
+
 class User(UserMixin, BaseModel):
     name = CharField(max_length=200)
     email = CharField(max_length=254, unique=True)
@@ -82,6 +103,7 @@ class User(UserMixin, BaseModel):
     totp_secret = CharField(max_length=255, default="")  # m0810: a Fernet token (marac/totp_key.py), never clear
     totp_last_step = IntegerField(default=0)
     totp_enrolled_at = DateTimeField(null=True)  # m0800: None until the first code from the app is right
+    panel = ForeignKeyField(Panel, default=_current_panel, on_delete="RESTRICT", backref="+")  # m1100: home panel
 
     class Meta:
         table_name = "user"
@@ -119,9 +141,24 @@ class UserSession(BaseModel):
     last_seen = DateTimeField(default=_now)
     ended_at = DateTimeField(null=True)
     ip = CharField(max_length=64, default="")
+    panel_id = IntegerField(null=True)  # m1100: the panel in view (None: the user's home panel)
 
     class Meta:
         table_name = "user_session"
+
+
+class UserPanel(BaseModel):
+    """A panel a user may open besides their home panel (m1100): a county steering group member, a
+    coordinator covering two boroughs, a police MARAC officer serving several panels."""
+
+    user = ForeignKeyField(User, on_delete="CASCADE", backref="panel_grants")
+    panel = ForeignKeyField(Panel, on_delete="CASCADE", backref="+")
+    granted_by = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="+")
+    granted_at = DateTimeField(default=_now)
+
+    class Meta:
+        table_name = "user_panel"
+        indexes = ((("user", "panel"), True),)
 
 
 class LoginFailure(BaseModel):
@@ -220,13 +257,15 @@ REFERRAL_STATUSES = {
 class PanelSetting(BaseModel):
     """One panel setting (JSON value); defaults live in marac/settings.py."""
 
-    key = CharField(max_length=80, primary_key=True)
+    panel = ForeignKeyField(Panel, default=_current_panel, on_delete="CASCADE", backref="+")  # m1100
+    key = CharField(max_length=80)
     value = TextField()
     updated_at = DateTimeField(default=_now)
     updated_by = IntegerField(null=True)
 
     class Meta:
         table_name = "panel_setting"
+        indexes = ((("panel", "key"), True),)
 
 
 class Person(BaseModel):
@@ -245,6 +284,7 @@ class Person(BaseModel):
     disability = CharField(max_length=30, default="")
     created_at = DateTimeField(default=_now)
     deleted_at = DateTimeField(null=True)
+    panel = ForeignKeyField(Panel, default=_current_panel, on_delete="RESTRICT", backref="+")  # m1100
 
     class Meta:
         table_name = "person"
@@ -287,9 +327,11 @@ class Case(BaseModel):
     flag_until = DateField(null=True)
     updated_at = DateTimeField(default=_now)
     deleted_at = DateTimeField(null=True)
+    panel = ForeignKeyField(Panel, default=_current_panel, on_delete="RESTRICT", backref="+")  # m1100
 
     class Meta:
         table_name = "case"
+        indexes = ((("panel", "status"), False),)  # m1100
 
     @property
     def status_label(self) -> str:
@@ -341,11 +383,13 @@ class Referral(BaseModel):
     coordinator_comment = TextField(default="")
     source = CharField(max_length=20, default="form")  # form, transfer_in
     transfer_area = CharField(max_length=200, default="")
+    panel = ForeignKeyField(Panel, default=_current_panel, on_delete="RESTRICT", backref="+")  # m1100
 
     class Meta:
         table_name = "referral"
         indexes = ((("author", "status"), False), (("status", "submitted_at"), False),
-                   (("status", "decided_at"), False))  # m0201
+                   (("status", "decided_at"), False),  # m0201
+                   (("panel", "status", "submitted_at"), False))  # m1100
 
     @property
     def status_label(self) -> str:
@@ -409,10 +453,11 @@ class Meeting(BaseModel):
     minutes_signed_off_by = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="+")
     minutes_sent_at = DateTimeField(null=True)
     created_at = DateTimeField(default=_now)
+    panel = ForeignKeyField(Panel, default=_current_panel, on_delete="RESTRICT", backref="+")  # m1100
 
     class Meta:
         table_name = "meeting"
-        indexes = ((("status", "starts_at"), False),)  # m0300
+        indexes = ((("status", "starts_at"), False), (("panel", "starts_at"), False))  # m0300, m1100
 
 
 class Listing(BaseModel):
