@@ -5,9 +5,9 @@ from dataclasses import dataclass
 
 from flask import current_app
 
-from marac import audit, clock, passwords, sessions
+from marac import audit, clock, panels, passwords, sessions
 from marac.db import db
-from marac.models import Agency, Lockout, LoginFailure, SetupToken, User
+from marac.models import Agency, Lockout, LoginFailure, SetupToken, User, UserPanel
 
 AGENCY_FIELDS = ("name", "kind", "isa_signed_on", "isa_signatory", "dpo_contact", "withdrawn_on", "is_police")
 USER_FIELDS = ("name", "email", "role", "agency", "is_deputy", "active")
@@ -178,9 +178,11 @@ def save_user(data: dict, user: User | None = None, password: str | None = None)
         data["email"] = data["email"].strip().lower()
     with db.atomic():
         if user is None:
-            user = User.create(**data, password_hash=passwords.hash_password(password) if password else "",
+            user = User.create(**data, panel=panels.current_panel_id(),
+                               password_hash=passwords.hash_password(password) if password else "",
                                password_changed_at=clock.now() if password else None)
-            audit.record("user.create", user, detail={"role": user.role, "agency_id": user.agency_id})
+            audit.record("user.create", user, detail={"role": user.role, "agency_id": user.agency_id,
+                                                      "panel_id": user.panel_id})
         else:
             changed = _changes(user, data, USER_FIELDS)
             was_active = user.active
@@ -197,3 +199,57 @@ def save_user(data: dict, user: User | None = None, password: str | None = None)
                 if was_active and not user.active:
                     audit.record("user.deactivate", user)
     return user
+
+
+# --- users of a panel (issue 12) ---------------------------------------------------------------
+
+
+def panel_users(panel_id: int | None = None):
+    """The users who work in a panel (the panel in view by default): those whose home panel it is, and
+    those granted it (UserPanel). A coordinator manages only these: another panel's users are not theirs."""
+    panel_id = panel_id or panels.current_panel_id()
+    granted = UserPanel.select(UserPanel.user).where(UserPanel.panel == panel_id)
+    return User.ordered().where((User.panel == panel_id) | User.id.in_(granted))
+
+
+def get_panel_user_or_404(user_id: int) -> User:
+    """A user whose home panel is the panel in view, for the coordinator's user pages: another panel's
+    user is that panel's to change (404, audited, whether or not they were granted access here)."""
+    from marac.access import deny
+
+    user = User.get_or_none((User.id == user_id) & (User.panel == panels.current_panel_id()))
+    if user is None:
+        deny(404, object_type="user", object_id=user_id)
+    return user
+
+
+class PanelGrantRefused(ValueError):
+    """A grant that cannot be made (the message is shown to the coordinator)."""
+
+
+def grant_panel(user: User, panel_id: int, by: User | None) -> UserPanel:
+    """Let a user of another panel work in this one too; audited. Nobody can grant a panel they cannot
+    use themselves (a coordinator grants only the panel in view, which they are using). by=None is the
+    server's operator at the command line (`app.py panel grant`): how a new panel gets its first coordinator."""
+    if by is not None and not panels.may_use(by, panel_id):
+        raise PanelGrantRefused("You cannot give access to a panel you do not work in")
+    if user.panel_id == panel_id:
+        raise PanelGrantRefused("This user already works in this panel: it is their own")
+    with db.atomic():
+        if UserPanel.select().where((UserPanel.user == user.id) & (UserPanel.panel == panel_id)).exists():
+            raise PanelGrantRefused("This user already has access to this panel")
+        grant = UserPanel.create(user=user.id, panel=panel_id, granted_by=getattr(by, "id", None),
+                                 granted_at=clock.now())
+        audit.record("user.panel_grant", user, user=by, detail={"panel_id": panel_id})
+    return grant
+
+
+def revoke_panel(user: User, panel_id: int, by: User) -> bool:
+    """Take back a user's access to a panel that is not their own; audited. False when they had none.
+    A session of theirs that was working in it falls back to their home panel at its next request
+    (marac.panels.set_request_panel checks the grant every time)."""
+    with db.atomic():
+        removed = UserPanel.delete().where((UserPanel.user == user.id) & (UserPanel.panel == panel_id)).execute()
+        if removed:
+            audit.record("user.panel_revoke", user, user=by, detail={"panel_id": panel_id})
+    return bool(removed)

@@ -1,9 +1,9 @@
-"""Command line: serve (default), demo data, audit verification, a new setup link."""
+"""Command line: serve (default), demo data, audit verification, a new setup link, panels."""
 import argparse
 import sys
 import time
 
-from marac import accounts, audit, create_app
+from marac import accounts, audit, create_app, presets
 from marac.db import db, keep_connections
 
 
@@ -99,14 +99,104 @@ def setup_link(args) -> int:
     return 0
 
 
+def _panel_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="app.py panel", description="Panels of a shared (county) service")
+    sub = parser.add_subparsers(dest="action", required=True)
+    add = sub.add_parser("add", help="add a panel, with a preset's settings")
+    add.add_argument("name", help="the panel's name, as on its agendas and minutes")
+    add.add_argument("--preset", choices=sorted(k for k in presets.PRESETS if k != "blank"),
+                     help="start from this panel's preset (its settings can be changed on the settings page)")
+    sub.add_parser("list", help="list the panels with their users and cases")
+    grant = sub.add_parser("grant", help="let an existing user work in a panel too (a new panel's first coordinator)")
+    grant.add_argument("panel", help="the panel's number (see panel list)", type=int)
+    grant.add_argument("email", help="the user's work e-mail address")
+    return parser
+
+
+def panel_add(name: str, preset_key: str | None):
+    """A new panel and its settings: the preset's when one is named (applied inside panels.using, so they
+    are the new panel's own), else only its name (the coordinator then picks a preset on the settings page).
+    Refuses a name already used (panel names are unique)."""
+    from marac import panels, settings
+    from marac.models import Panel
+
+    name = name.strip()
+    if not name or Panel.select().where(Panel.name == name).exists():
+        raise ValueError(f"a panel named {name!r} exists already" if name else "the panel needs a name")
+    preset = presets.PRESETS[preset_key] if preset_key else None
+    with db.atomic():
+        panel = Panel.create(name=name, preset=preset_key or "",
+                             panel_type=preset.values["panel_type"] if preset else settings.DEFAULTS["panel_type"])
+        audit.record("panel.create", panel, detail={"preset": preset_key or ""})
+        with panels.using(panel.id):
+            if preset:
+                presets.apply(preset_key, None, panel_name=name)
+            else:
+                settings.set_many({"panel_name": name})
+    return panel
+
+
+def panel_command(argv) -> int:
+    """app.py panel add NAME [--preset KEY] | panel list | panel grant NUMBER EMAIL."""
+    from peewee import fn
+
+    from marac.models import Case, Panel, User
+
+    args = _panel_parser().parse_args(argv)
+
+    app = create_app()
+    with app.app_context(), db.connection_context():
+        if args.action == "add":
+            try:
+                panel = panel_add(args.name, args.preset)
+            except ValueError as exc:
+                print(f"Refused: {exc}", file=sys.stderr)
+                return 1
+            print(f"Panel {panel.id} added: {panel.name}" + (f" (preset {args.preset})" if args.preset else
+                                                              " (no preset: choose one on its settings page)"))
+            print(f"Give its first coordinator access: python app.py panel grant {panel.id} EMAIL")
+            return 0
+        if args.action == "grant":
+            return _panel_grant(args.panel, args.email)
+        users = dict(User.select(User.panel, fn.COUNT(User.id)).group_by(User.panel).tuples())
+        cases = dict(Case.select(Case.panel, fn.COUNT(Case.id)).where(Case.deleted_at.is_null())
+                     .group_by(Case.panel).tuples())
+        for panel in Panel.select().order_by(Panel.id):
+            preset = f", preset {panel.preset}" if panel.preset else ""
+            print(f"{panel.id:>4}  {panel.name}  ({panel.panel_type}{preset}; {users.get(panel.id, 0)} users, "
+                  f"{cases.get(panel.id, 0)} cases)")
+    return 0
+
+
+def _panel_grant(panel_id: int, email: str) -> int:
+    from marac.models import Panel, User
+
+    panel = Panel.get_or_none(Panel.id == panel_id)
+    user = User.by_email(email)
+    if panel is None or user is None:
+        print("Refused: " + ("no such panel" if panel is None else "no user has this e-mail address"), file=sys.stderr)
+        return 1
+    try:
+        accounts.grant_panel(user, panel.id, None)
+    except accounts.PanelGrantRefused as exc:
+        print(f"Refused: {exc}", file=sys.stderr)
+        return 1
+    print(f"{user.name} can now work in {panel.name} (they switch to it in the page header).")
+    return 0
+
+
 def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["panel"]:
+        return panel_command(argv[1:])
     parser = argparse.ArgumentParser(prog="app.py", description="MARAC case management")
     parser.add_argument("command", nargs="?", default="serve",
                         choices=["serve", "demo", "verify-audit", "setup-link",
-                                 "backup", "restore", "check", "reset-training", "send-reminders"],
+                                 "backup", "restore", "check", "reset-training", "send-reminders", "panel"],
                         help="serve (default), demo: load the fictional demo borough, verify-audit, setup-link, "
                              "backup, restore FILE --to FOLDER, check [FILE], reset-training, "
-                             "send-reminders (daily e-mail reminders of actions due and overdue)")
+                             "send-reminders (daily e-mail reminders of actions due and overdue), "
+                             "panel add NAME [--preset KEY] | panel list | panel grant NUMBER EMAIL")
     parser.add_argument("file", nargs="?", help="restore: the backup file; check: a database file (optional)")
     parser.add_argument("--to", help="restore: a new, empty folder to restore into")
     parser.add_argument("--training", action="store_true",

@@ -103,6 +103,7 @@ from marac.models import (
     Referral,
     Research,
 )
+from marac.panels import current_panel_id
 
 PERIOD_KINDS = {"month": "A month", "quarter": "A quarter", "year": "A year", "custom": "Dates of your choice"}
 MONTH_NAMES = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
@@ -301,7 +302,10 @@ def _row(label: str, *cells: Cell) -> list[Cell]:
 
 
 def _held(lo: datetime, hi: datetime):
-    return (Meeting.status == "held") & (Meeting.starts_at >= lo) & (Meeting.starts_at < hi)
+    """Meetings of the panel in view held in [lo, hi): every hearing, attendance and research figure
+    starts from these, so the panel filter here keeps another panel's meetings out of all of them."""
+    return ((Meeting.panel == current_panel_id()) & (Meeting.status == "held") & (Meeting.starts_at >= lo)
+            & (Meeting.starts_at < hi))
 
 
 def _counted():
@@ -495,8 +499,10 @@ def trend(period: Period, months: int = TREND_MONTHS) -> list[dict]:
 
 
 def _received(period: Period):
+    """Referrals of the panel in view sent in the period (drafts are not sent)."""
     lo, hi = period.utc_bounds()
-    return (Referral.submitted_at >= lo) & (Referral.submitted_at < hi) & (Referral.status != "draft")
+    return ((Referral.panel == current_panel_id()) & (Referral.submitted_at >= lo) & (Referral.submitted_at < hi)
+            & (Referral.status != "draft"))
 
 
 REFERRAL_FIGURES = {
@@ -633,7 +639,9 @@ def research(period: Period) -> list[dict]:
 
 
 def _due_in(period: Period):
-    return (Action.due_date >= period.start) & (Action.due_date <= period.end)
+    """Actions due in the period on cases of the panel in view (an action has no panel of its own: the
+    query joins its Case)."""
+    return (Case.panel == current_panel_id()) & (Action.due_date >= period.start) & (Action.due_date <= period.end)
 
 
 ACTION_LABELS = {
@@ -676,6 +684,7 @@ def actions_by_agency(period: Period, today: date) -> list[dict]:
     rows = []
     for row in (Action.select(Agency.id.alias("agency_id"), Agency.name.alias("name"), *columns)
                 .join(Agency, on=(Action.owner_agency == Agency.id))
+                .switch(Action).join(Case, on=(Action.case == Case.id))
                 .where(_due_in(period)).group_by(Agency.id).dicts()):
         for key in figures:
             row[key] = _int(row[key])
@@ -754,6 +763,66 @@ def build(period: Period, today: date | None = None) -> Report:
     }
     return Report(period=period, figures=figures, tables=tables, charts=chart_set, repeat_rate=rate,
                   repeat_position=repeat_position(rate), benchmark=bench, today=today, calculated_at=clock.now())
+
+
+# --- the county report: several panels side by side ---------------------------------------------
+
+# (label, key of panel_figures) of each row of the county table, in order; a rate is worked out again
+# from its parts for the total column, never added up.
+COUNTY_ROWS = [
+    ("Meetings held", "meetings"), ("Cases heard", "heard"), ("Repeat cases", "repeat"),
+    ("Repeat rate (%)", "repeat_rate"), ("Cases with children", "children"),
+    ("Children in those cases", "children_count"), ("Referred by the police", "police"),
+    ("Referred by partner agencies", "partner"), *((HEARING_FIGURES[k][0], k) for k in EQUALITY_KEYS),
+    ("Referrals received", "received"), ("Referrals accepted", "accepted"), ("Referrals declined", "declined"),
+    ("Professional-judgement referrals received", "pj_received"), ("Actions due", "actions_due"),
+    ("Actions completed on time", "on_time"), ("Actions still open past the due date", "overdue"),
+    ("Actions completed on time (%)", "on_time_pct"),
+]
+COUNTY_RATES = {"repeat_rate": ("repeat", "heard"), "on_time_pct": ("on_time", "assessed")}
+
+
+def panel_figures(period: Period, today: date) -> dict:
+    """The county report's figures of the panel in view (run inside panels.using for each panel): the
+    hearing figures, the referral totals and the action totals, three queries."""
+    figures = dict(summary(period))
+    referrals = (Referral.select(*_referral_columns(("received", "accepted", "declined", "pj_received")))
+                 .join(Agency, on=(Referral.agency == Agency.id)).where(_received(period)).dicts().get())
+    figures.update({k: _int(v) for k, v in referrals.items()})
+    action_figures = _action_figures(today)
+    columns = [fn.COUNT(Action.id).alias("actions_due")] + [_sum_if(action_figures[k]).alias(k)
+                                                             for k in ("on_time", "overdue", "not_due")]
+    actions = (Action.select(*columns).join(Case, on=(Action.case == Case.id)).where(_due_in(period)).dicts().get())
+    figures.update({k: _int(v) for k, v in actions.items()})
+    figures["assessed"] = figures["actions_due"] - figures["not_due"]
+    for key, (part, whole) in COUNTY_RATES.items():
+        figures[key] = percent(figures[part], figures[whole])
+    return figures
+
+
+def county_table(period: Period, panel_list, today: date | None = None) -> Table:
+    """Each panel's figures side by side, then the total of all of them, for a county steering group.
+    panel_list: the Panel rows to show (only those the user may work in: the caller's check). Each
+    panel's figures are counted inside panels.using(its id), by the same queries as its own report."""
+    from marac import panels
+
+    today = today or action_service.today()
+    columns = []
+    for panel in panel_list:
+        with panels.using(panel.id):
+            columns.append(panel_figures(period, today))
+    total = {key: sum(c[key] for c in columns) for _label, key in COUNTY_ROWS if key not in COUNTY_RATES}
+    total["assessed"] = sum(c["assessed"] for c in columns)
+    for key, (part, whole) in COUNTY_RATES.items():
+        total[key] = percent(total[part], total[whole])
+    t = Table("county", f"Panels side by side: {period.label}", ["Figure", *(p.name for p in panel_list),
+                                                                  "All panels"])
+    for label, key in COUNTY_ROWS:
+        pct = key in COUNTY_RATES
+        t.rows.append([Cell(label)] + [Cell(c[key], pct=pct) for c in (*columns, total)])
+    t.note = ("Each panel's figures are counted as in its own report. Repeat rate and actions on time are worked "
+              "out again from the totals, not added up.")
+    return t
 
 
 def _cases_table(f: dict, rate) -> Table:

@@ -52,7 +52,10 @@ EXPECTED = {
     "admin.agency_new":                     "ok 403 403 403 403 403 403 login",
     "admin.audit_log":                      "ok 403 403 403 403 403 403 login",
     "admin.user_edit":                      "ok 403 403 403 403 403 403 login",
+    "admin.user_grant":                     "ok 403 403 403 403 403 403 login",
     "admin.user_new":                       "ok 403 403 403 403 403 403 login",
+    # the seeded user has no grant to take back (issue 12): 404, audited
+    "admin.user_revoke":                    "404 403 403 403 403 403 403 login",
     "admin.users":                          "ok 403 403 403 403 403 403 login",
     "auth.account":                         "ok ok ok ok ok ok ok login",
     "auth.login":                           "ok ok ok ok ok ok ok ok",
@@ -173,6 +176,9 @@ EXPECTED = {
     "referrals.tasks":                      "404 404 404 404 ok 404 403 login",
     # issue 9 in progress: no period chosen
     "reports.cases":                        "nf nf 403 403 403 403 403 login",
+    # one panel each in the seeded borough: nothing to compare (issue 12), 404 audited
+    "reports.county":                       "404 404 403 403 403 403 403 login",
+    "reports.county_export":                "404 404 403 403 403 403 403 login",
     "reports.export":                       "ok ok 403 403 403 403 403 login",
     "reports.index":                        "ok ok 403 403 403 403 403 login",
     "reports.safelives":                    "ok ok 403 403 403 403 403 login",

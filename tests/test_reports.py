@@ -520,7 +520,7 @@ def test_report_queries_use_indexes(app, now):
         "hearings": reports._hearings(reports._hearing_columns(list(reports.HEARING_FIGURES)), lo, hi),
         "referrals": Referral.select(*reports._referral_columns()).join(Agency, on=(Referral.agency == Agency.id))
         .where(reports._received(Q2)).group_by(Agency.id),
-        "actions": Action.select(Action.id).where(reports._due_in(Q2)),
+        "actions": Action.select(Action.id).join(Case, on=(Action.case == Case.id)).where(reports._due_in(Q2)),
     }
     big = ("listing", "referral", "action", "research", "case_person", "person", "attendance", "case")
     with db.connection_context():

@@ -640,7 +640,21 @@ def _valid_bodies(w) -> dict:
                                        "file": (io.BytesIO(_docx()), "statement.docx")},
         "instruments.import_": lambda: {"file": (io.BytesIO(_instrument_json()), "matrix.json")},
         "auth.login": {"email": w.users["R"].email, "password": TEST_PASSWORD},
+        "admin.user_grant": {"email": OTHER_PANEL_EMAIL},
     }
+
+
+OTHER_PANEL_EMAIL = "other.panel@example.org"
+
+
+def _user_of_another_panel(w):
+    """A second panel with a user of its own (issue 12): the one admin.user_grant gives access to."""
+    from marac_testing import make_user
+
+    from marac.models import Panel
+
+    panel = Panel.create(name="Other Fictional MARAC")
+    return make_user("representative", agency=w.users["R"].agency, email=OTHER_PANEL_EMAIL, panel=panel)
 
 
 def _last_listing_id() -> int:
@@ -771,6 +785,17 @@ def _preparations(app, w, clients) -> dict:
         assert c.post(f"/actions/{v['action_id']}/done").status_code in (302, 303)
         return {}
 
+    def other_panel_user():
+        _user_of_another_panel(w)
+        return {}
+
+    def granted_user():
+        from marac.models import UserPanel
+
+        user = _user_of_another_panel(w)
+        UserPanel.create(user=user, panel=w.users["C"].panel_id)
+        return {"user_id": user.id}
+
     steps = {"actions.reopen": done_action, "cases.reopen": closed, "governance.retention_keep": closed,
              "governance.retention_delete": closed, "inbox.decide": fresh_referral, "inbox.qa": pending_qa,
              "inbox.split": confirmed_match, "referrals.section": draft, "referrals.submit": complete_draft,
@@ -783,6 +808,7 @@ def _preparations(app, w, clients) -> dict:
              "meetings.cancel": new_meeting, "meetings.order": another_open_case,
              "meeting_run.confidentiality": not_agreed, "meeting_run.add_observer": dict,
              "instruments.use": other_instrument}
+    steps.update({"admin.user_grant": other_panel_user, "admin.user_revoke": granted_user})
     for rule in app.url_map.iter_rules():
         if rule.endpoint.startswith("meeting_run.") and rule.endpoint not in steps | {"meeting_run.start": 0}:
             steps[rule.endpoint] = running

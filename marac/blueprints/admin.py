@@ -2,17 +2,19 @@
 from datetime import datetime, time, timedelta
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
 
-from marac import accounts, audit, nav
-from marac.access import coordinator_required
-from marac.forms.admin import AgencyForm, AuditFilterForm, UserForm
-from marac.models import Agency, AuditEvent, User
+from marac import accounts, audit, nav, panels
+from marac.access import coordinator_required, deny
+from marac.forms.admin import AgencyForm, AuditFilterForm, PanelGrantForm, UserForm
+from marac.models import Agency, AuditEvent, Panel, User
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 AUDIT_PAGE_SIZE = 50
 AUDIT_FILTERS = ("user", "object_type", "object_id", "date_from", "date_to")
 nav.register("Agencies", "admin.agencies", ["coordinator"], 80, also=["admin.agency_new", "admin.agency_edit"])
-nav.register("Users", "admin.users", ["coordinator"], 81, also=["admin.user_new", "admin.user_edit"])
+nav.register("Users", "admin.users", ["coordinator"], 81,
+             also=["admin.user_new", "admin.user_edit", "admin.user_grant"])
 nav.register("Audit log", "admin.audit_log", ["coordinator"], 82)
 
 
@@ -48,11 +50,56 @@ def agency_edit(agency_id):
     return render_template("admin/agency_form.html", form=form, agency=agency)
 
 
+def _render_users(grant_form: PanelGrantForm):
+    """The users of the panel in view, with the form that gives a user of another panel access to it.
+    The form shows only where there is another panel to come from."""
+    panel_id = panels.current_panel_id()
+    several = Panel.select().where(Panel.id != panel_id).exists()
+    names = {p.id: p.name for p in Panel.select(Panel.id, Panel.name)} if several else {}
+    return render_template("admin/users.html", users=list(accounts.panel_users(panel_id)), panel_id=panel_id,
+                           panel_names=names, grant_form=grant_form if several else None)
+
+
 @bp.get("/users")
 @coordinator_required
 def users():
-    """All user accounts by agency."""
-    return render_template("admin/users.html", users=list(User.ordered()))
+    """The user accounts of the panel in view, by agency."""
+    return _render_users(PanelGrantForm(None))
+
+
+@bp.post("/users/grant")
+@coordinator_required
+def user_grant():
+    """Give an existing user of another panel, found by e-mail, access to the panel in view (audited)."""
+    form = PanelGrantForm()
+    if form.validate_on_submit():
+        user = User.by_email(form.email.data)
+        if user is None:
+            form.email.errors.append("No user has this e-mail address: add them as a new user instead")
+        else:
+            try:
+                accounts.grant_panel(user, panels.current_panel_id(), _me())
+            except accounts.PanelGrantRefused as exc:
+                form.email.errors.append(str(exc))
+            else:
+                flash(f"{user.name} can now work in this panel.", "success")
+                return redirect(url_for("admin.users"))
+    return _render_users(form)
+
+
+@bp.post("/users/<int:user_id>/revoke")
+@coordinator_required
+def user_revoke(user_id):
+    """Take back a granted user's access to the panel in view (audited); their own panel is untouched."""
+    user = User.get_or_none(User.id == user_id)
+    if user is None or not accounts.revoke_panel(user, panels.current_panel_id(), _me()):
+        deny(404, object_type="user", object_id=user_id)
+    flash(f"{user.name} can no longer work in this panel.", "success")
+    return redirect(url_for("admin.users"))
+
+
+def _me():
+    return current_user._get_current_object()
 
 
 @bp.route("/users/new", methods=["GET", "POST"])
@@ -72,8 +119,8 @@ def user_new():
 @bp.route("/users/<int:user_id>", methods=["GET", "POST"])
 @coordinator_required
 def user_edit(user_id):
-    """Change a user's details, role or agency; deactivate; set a new password."""
-    user = User.get_or_none(User.id == user_id) or abort(404)
+    """Change a user's details, role or agency; deactivate; set a new password (users of this panel only)."""
+    user = accounts.get_panel_user_or_404(user_id)
     form = UserForm(obj=user, user=user)
     if request.method == "GET":
         form.agency.data = user.agency_id

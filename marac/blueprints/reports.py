@@ -8,19 +8,20 @@ from flask import Blueprint, abort, current_app, make_response, redirect, render
 from flask_login import current_user
 from markupsafe import Markup
 
-from marac import actions, htmx, nav, reports, settings
-from marac.access import CHAIR, COORDINATOR, roles_required
+from marac import actions, htmx, nav, panels, reports, settings
+from marac.access import CHAIR, COORDINATOR, deny, roles_required
 from marac.forms.reports import PeriodForm, QuarterForm
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 REPORT_ROLES = (COORDINATOR, CHAIR)
 # A rendered report is kept this long: a year's figures take a tenth of a second or more to work out,
 # and the page is opened again and again while a steering-group paper is written. The figures hold
-# nothing about the user (coordinator and chair may open every case), so one copy serves both.
+# nothing about the user (coordinator and chair may open every case), so one copy serves both; each
+# panel's report is kept apart (the key holds the panel in view).
 CACHE_SECONDS = 60
 _cache_lock = threading.Lock()
 nav.register("Reports", "reports.index", REPORT_ROLES, 60,
-             also=["reports.cases", "reports.safelives"])
+             also=["reports.cases", "reports.safelives", "reports.county"])
 
 
 def _user():
@@ -64,7 +65,7 @@ def _report_body(period: reports.Period, fresh: bool) -> Markup:
     # result instead of each working it out too (16 users opening a year's report at 100,000 cases
     # would otherwise share the CPU sixteen ways, every one of them waiting for all of them).
     building_locks = current_app.extensions.setdefault("marac_reports_building", {})
-    key = (period, actions.today())
+    key = (period, actions.today(), panels.current_panel_id())  # each panel's figures are its own (issue 12)
     asked = time.monotonic()
     with _cache_lock:
         for old in [k for k, (at, _) in cache.items() if asked - at > CACHE_SECONDS]:
@@ -98,14 +99,16 @@ def _period_form_html(form: PeriodForm) -> Markup:
     render its radios and date inputs cost several times the rest of a cached report's page."""
     def render() -> Markup:
         # Our own template's output, escaped as it was rendered.
-        return Markup(render_template("reports/_period_form.html", form=form))  # noqa: S704  # nosec B704
+        return Markup(render_template("reports/_period_form.html", form=form,  # noqa: S704  # nosec B704
+                                      action=request.endpoint))
 
     if form.errors:
         return render()
     cache = current_app.extensions.setdefault("marac_report_forms", {})
     # The form's own fields only: another argument changes nothing in the markup (and a name typed into a
     # URL is not kept in memory).
-    key = (tuple((k, tuple(request.args.getlist(k))) for k in form._fields if k != "submit"), actions.today())
+    key = (request.endpoint, tuple((k, tuple(request.args.getlist(k))) for k in form._fields if k != "submit"),
+           actions.today())
     now = time.monotonic()
     with _cache_lock:
         for old in [k for k, (at, _) in cache.items() if now - at > CACHE_SECONDS]:
@@ -129,7 +132,42 @@ def index():
     if period:
         reports.record_view(_user(), period)
     return htmx.render("reports/index.html", "reports/_report.html", form=form, report_body=body,
+                       period_form=_period_form_html(form), several_panels=len(panels.panel_ids_for(_user())) > 1)
+
+
+def _county_panels():
+    """The panels this user may work in, when there are several; otherwise the county report does not
+    exist for them (404, audited: a one-panel user has nothing to compare)."""
+    mine = panels.panels_for(_user())
+    if len(mine) < 2:
+        deny(404, object_type="report", object_id="county")
+    return mine
+
+
+@bp.get("/county")
+@roles_required(*REPORT_ROLES)
+def county():
+    """The panels this user works in side by side, with their total, for a county steering group."""
+    mine = _county_panels()
+    form, period = _period_form()
+    table = reports.county_table(period, mine) if period else None
+    if period:
+        reports.record_view(_user(), period, "county", panels=[p.id for p in mine])
+    return htmx.render("reports/county.html", "reports/_county.html", form=form, table=table, period=period,
                        period_form=_period_form_html(form))
+
+
+@bp.get("/county.xlsx")
+@roles_required(*REPORT_ROLES)
+def county_export():
+    """The county table as a spreadsheet."""
+    mine = _county_panels()
+    form, period = _period_form()
+    if period is None:
+        return redirect(url_for("reports.county", **_valid_args(form)))
+    data = reports.workbook([reports.county_table(period, mine)], period, "Panels side by side")
+    reports.record_export(_user(), period, "county")
+    return _spreadsheet(data, reports.export_name("county", period))
 
 
 @bp.get("/export/<key>.xlsx")

@@ -3,7 +3,6 @@ from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
-    abort,
     current_app,
     flash,
     redirect,
@@ -13,11 +12,10 @@ from flask import (
 )
 from flask_login import current_user
 
-from marac import second_factor
+from marac import accounts, second_factor
 from marac.access import coordinator_required
 from marac.forms import EmptyForm
 from marac.forms.security import CodeForm
-from marac.models import User
 
 bp = Blueprint("security", __name__)
 
@@ -118,8 +116,9 @@ def enrol():
 @bp.route("/admin/users/<int:user_id>/second-factor", methods=["GET", "POST"])
 @coordinator_required
 def reset(user_id):
-    """Confirm, then forget a user's authenticator app: they enrol again at their next sign-in."""
-    user = User.get_or_none(User.id == user_id) or abort(404)
+    """Confirm, then forget a user's authenticator app: they enrol again at their next sign-in (a user of
+    the panel in view only: another panel's user is a 404, issue 12)."""
+    user = accounts.get_panel_user_or_404(user_id)
     form = EmptyForm()
     if form.validate_on_submit():
         second_factor.reset(user, current_user._get_current_object())

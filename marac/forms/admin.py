@@ -148,6 +148,19 @@ class UserForm(FlaskForm):
         }
 
 
+class PanelGrantForm(FlaskForm):
+    """Give an existing user (of any panel, found by their e-mail address) access to the panel in view."""
+
+    email = EmailField("Work e-mail address of the user", widget=GovTextInput(),
+                       description="Someone who already has an account in another panel: a county police officer, "
+                                   "a coordinator covering two boroughs.",
+                       validators=[InputRequired(message="Enter the user's work e-mail address"),
+                                   Regexp(EMAIL_PATTERN, message="Enter an e-mail address like name@agency.gov.uk"),
+                                   Length(max=254)],
+                       filters=[lambda value: value.strip() if isinstance(value, str) else value])
+    submit = SubmitField("Give access to this panel", widget=GovSubmitInput())
+
+
 class AuditFilterForm(FlaskForm):
     """GET filter form: no CSRF (it changes nothing). Its values travel in the URL, so it has no free
     text (SECURITY.md check 29): the object type is picked from those in the log, and the object
