@@ -280,3 +280,20 @@ def test_every_page_works_on_the_training_borough(app, client, borough, local):
     assert checked > 40
     for url in (f"/meetings/{listing.meeting_id}", f"/meetings/{listing.meeting_id}/run/minutes"):
         assert client.get(url).status_code < 500, url
+
+
+def test_the_trainers_progress_page_lists_the_panels_trainees_only(app, client, borough):
+    # Issue 12: a second panel in the same database (not a training set-up anyone runs, but the page
+    # must not list another panel's people).
+    from marac_testing import make_user
+
+    from marac import panels
+    from marac.models import Panel
+
+    other = Panel.create(name="Elsewhere MARAC (training)")
+    with panels.using(other.id):
+        make_user("representative", name="Trainee Elsewhere")
+    sign_in_as(client, borough, "coordinator")
+    page = client.get("/training/progress").get_data(as_text=True)
+    assert "Trainee One" in page and "Trainee Elsewhere" not in page
+    assert training.who_looked_case() is not None

@@ -2,7 +2,7 @@
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
 from flask_login import current_user
 
-from marac import training
+from marac import accounts, training
 from marac.access import ALL_ROLES, coordinator_required, roles_required
 from marac.forms.training import WhoLookedForm
 from marac.models import User
@@ -48,7 +48,7 @@ def who_looked():
 def progress():
     """The trainer's page: each trainee's exercises, as the app has checked them."""
     _training_only()
-    users = list(User.ordered().where(User.active & (User.role != "observer")))
+    users = list(accounts.panel_users().where(User.active & (User.role != "observer")))  # the panel's trainees
     return render_template("training/progress.html", users=users, done=training.progress(users),
                            exercises=training.EXERCISES, started=training.started_at())
 
