@@ -6,7 +6,6 @@ or meeting is a 404 like one that does not exist, whatever the user's role. A us
 an object gets 404, so its existence is not revealed.
 """
 from functools import wraps
-from types import SimpleNamespace
 
 from flask import abort
 from flask_login import current_user, login_required
@@ -131,7 +130,6 @@ def visible_referrals(user):
 
 def get_referral_or_404(referral_id: int, user=None):
     """The referral if this user may see it (visible_referrals); otherwise 404, audited."""
-    from marac.models import Referral
 
     user = user or current_user._get_current_object()
     if user.role == COORDINATOR:

@@ -136,11 +136,15 @@ def get(key: str):
     return json.loads(row.value)
 
 
+_SETTINGS_SQL = {"?": 'SELECT "key", "value" FROM "panel_setting" WHERE "panel_id" = ?',
+                 "%s": 'SELECT "key", "value" FROM "panel_setting" WHERE "panel_id" = %s'}
+
+
 def all_settings() -> dict:
     """Every setting, defaults filled in, in one query (plain SQL: most pages read the settings, and
     Peewee's query building cost more than the query)."""
     values = dict(DEFAULTS)
-    sql = 'SELECT "key", "value" FROM "panel_setting" WHERE "panel_id" = ' + db.param
+    sql = _SETTINGS_SQL["%s" if db.param == "%s" else "?"]
     for key, value in db.execute_sql(sql, (panels.current_panel_id(),)).fetchall():
         values[key] = json.loads(value)
     return values

@@ -3,9 +3,10 @@ another panel's objects are a 404; settings are per panel; a borough with one pa
 import pytest
 
 from marac import audit, panels, settings
+from marac.db import db
 from marac.models import AuditEvent, Case, Panel, PanelSetting, UserPanel, UserSession
 from tests.marac_testing import make_case, make_person, make_user
-from tests.postgres_testing import sqlite_only
+from tests.postgres_testing import postgres_only, sqlite_only
 
 
 @pytest.fixture
@@ -152,3 +153,28 @@ def test_an_existing_database_is_upgraded_into_its_own_panel(tmp_path):
         assert old.execute_sql("SELECT panel_id, key FROM panel_setting").fetchall() == [(1, "panel_name")]
         assert old.execute_sql("PRAGMA foreign_key_check").fetchall() == []
         assert old.execute_sql("PRAGMA foreign_keys").fetchone()[0] == 1
+
+
+@postgres_only
+def test_a_postgres_database_made_before_panels_is_upgraded(app):
+    """m1100 on PostgreSQL: a database whose tables came from the models before panels existed (made
+    here by taking today's panel parts away again) gets the panel table, panel 1 and every column."""
+    from marac.db import migrate
+
+    case = make_case(number="OLD-PG-1")
+    settings.set_many({"panel_name": "Fictionbury MARAC"})
+    with db.atomic():
+        for table in ("user", "person", "case", "referral", "meeting", "user_session"):
+            db.execute_sql(f'ALTER TABLE "{table}" DROP COLUMN "panel_id"')  # noqa: S608 (our own names)
+        db.execute_sql('DROP TABLE "user_panel"')
+        db.execute_sql('ALTER TABLE "panel_setting" DROP COLUMN "id"')
+        db.execute_sql('ALTER TABLE "panel_setting" DROP COLUMN "panel_id"')
+        db.execute_sql('ALTER TABLE "panel_setting" ADD PRIMARY KEY ("key")')
+        db.execute_sql('DROP TABLE "panel"')
+        db.execute_sql("DELETE FROM schema_migration WHERE name = 'm1100_panels'")
+    assert migrate(db.obj) == ["m1100_panels"]
+    assert db.execute_sql('SELECT "id", "name" FROM "panel"').fetchall() == [(1, "Fictionbury MARAC")]
+    assert Case.get_by_id(case.id).panel_id == 1
+    assert settings.get("panel_name") == "Fictionbury MARAC"
+    other = Panel.create(name="Second MARAC")  # the id sequence continues after panel 1
+    assert other.id == 2

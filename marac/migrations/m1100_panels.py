@@ -17,8 +17,8 @@ CREATE = [
     'CREATE UNIQUE INDEX IF NOT EXISTS "panel_name" ON "panel" ("name")',
 ]
 COLUMNS = [
-    f'ALTER TABLE "{table}" ADD COLUMN "panel_id" INTEGER NOT NULL DEFAULT 1 REFERENCES "panel" ("id") ON DELETE RESTRICT'
-    for table in PANEL_TABLES
+    f'ALTER TABLE "{table}" ADD COLUMN "panel_id" INTEGER NOT NULL DEFAULT 1 REFERENCES "panel" ("id") '
+    'ON DELETE RESTRICT' for table in PANEL_TABLES
 ] + ['ALTER TABLE "user_session" ADD COLUMN "panel_id" INTEGER']
 INDEXES = [
     'CREATE INDEX IF NOT EXISTS "user_panel_id" ON "user" ("panel_id")',
@@ -31,6 +31,8 @@ INDEXES = [
     'CREATE INDEX IF NOT EXISTS "userpanel_granted_by_id" ON "user_panel" ("granted_by_id")',
     'CREATE UNIQUE INDEX IF NOT EXISTS "panelsetting_panel_id_key" ON "panel_setting" ("panel_id", "key")',
 ]
+# PostgreSQL keeps no default (its tables come from the models, which have none).
+PG_DROP_DEFAULTS = [f'ALTER TABLE "{table}" ALTER COLUMN "panel_id" DROP DEFAULT' for table in PANEL_TABLES]
 USER_PANEL = 'CREATE TABLE IF NOT EXISTS "user_panel" ("id" INTEGER NOT NULL PRIMARY KEY, "user_id" INTEGER NOT NULL, "panel_id" INTEGER NOT NULL, "granted_by_id" INTEGER, "granted_at" DATETIME NOT NULL, FOREIGN KEY ("user_id") REFERENCES "user" ("id") ON DELETE CASCADE, FOREIGN KEY ("panel_id") REFERENCES "panel" ("id") ON DELETE CASCADE, FOREIGN KEY ("granted_by_id") REFERENCES "user" ("id") ON DELETE SET NULL)'  # noqa: E501
 # panel_setting's key was its primary key; now (panel_id, key) is unique, so the table is rebuilt.
 SETTINGS = [
@@ -61,12 +63,17 @@ def seed(database) -> None:
     """The default panel (id 1), unless there is one: also run on a new PostgreSQL database."""
     if database.execute_sql('SELECT COUNT(*) FROM "panel"').fetchone()[0]:
         return
+    from peewee import Table
+
     from marac import clock
 
     name, panel_type, preset = default_panel(database)
-    database.execute_sql('INSERT INTO "panel" ("id", "name", "panel_type", "preset", "created_at") '
-                         "VALUES (1, ?, ?, ?, ?)".replace("?", database.param),
-                         (name, panel_type, preset, clock.now()))
+    panel = Table("panel", ("id", "name", "panel_type", "preset", "created_at")).bind(database)
+    panel.insert(id=1, name=name, panel_type=panel_type, preset=preset, created_at=clock.now()).execute()
+    from marac.db import is_sqlite_database
+
+    if not is_sqlite_database(database):  # an id given explicitly does not move PostgreSQL's sequence
+        database.execute_sql("SELECT setval(pg_get_serial_sequence('panel', 'id'), 1)")
 
 
 def up(database):
@@ -89,12 +96,8 @@ def _postgres(database):
                          '"created_at" TIMESTAMP NOT NULL)')
     database.execute_sql(CREATE[1])
     seed(database)
-    database.execute_sql("SELECT setval(pg_get_serial_sequence('panel', 'id'), (SELECT MAX(id) FROM panel))")
-    for table in PANEL_TABLES:
-        database.execute_sql(f'ALTER TABLE "{table}" ADD COLUMN "panel_id" INTEGER NOT NULL DEFAULT 1 '
-                             'REFERENCES "panel" ("id") ON DELETE RESTRICT')
-        database.execute_sql(f'ALTER TABLE "{table}" ALTER COLUMN "panel_id" DROP DEFAULT')
-    database.execute_sql('ALTER TABLE "user_session" ADD COLUMN "panel_id" INTEGER')
+    for sql in COLUMNS + PG_DROP_DEFAULTS:
+        database.execute_sql(sql)
     database.execute_sql(USER_PANEL.replace('"id" INTEGER NOT NULL PRIMARY KEY', '"id" SERIAL PRIMARY KEY')
                          .replace("DATETIME", "TIMESTAMP"))
     database.execute_sql('ALTER TABLE "panel_setting" DROP CONSTRAINT "panel_setting_pkey"')
