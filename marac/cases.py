@@ -15,7 +15,7 @@ from functools import reduce
 from peewee import JOIN, SQL, Value, fn
 
 from marac import audit, clock, settings
-from marac.access import COORDINATOR, case_filter, restricted_filter, visible_case_where
+from marac.access import COORDINATOR, case_filter, restricted_filter
 from marac.db import db
 from marac.models import (
     Action,
@@ -113,6 +113,17 @@ _AGENCY = (Agency.id, Agency.name)
 _USER = (User.id, User.name, User.agency)
 
 
+def _visible_by_id(user):
+    """access.visible_case_where(user), for queries that reach cases by id or number (a person's cases, the
+    search): the panel stays a filter ("panel_id + 0") instead of an index to walk. As an equality on the
+    (panel_id, status) index, SQLite (no ANALYZE) reads every case of the panel before the ids (issue 12)."""
+    where = case_filter(user)
+    if where is False:
+        return Case.id == 0
+    live = ((Case.panel + 0) == current_panel_id()) & Case.deleted_at.is_null()
+    return live if where is True else live & where
+
+
 def open_case(case: Case, user) -> CaseRecord:
     """Audit the view, then load the case page's people, links and risk history (fixed queries)."""
     with db.atomic():
@@ -125,7 +136,7 @@ def open_case(case: Case, user) -> CaseRecord:
     if person_ids:
         links = (CasePerson.select(CasePerson.person, Case.id, Case.number, Case.status).join(Case)
                  .where(CasePerson.person.in_(person_ids) & (CasePerson.case != case.id)
-                        & visible_case_where(user))
+                        & _visible_by_id(user))
                  .order_by(Case.opened_at.desc()))
         for link in links:
             bucket = record.other_cases.setdefault(link.person_id, [])
@@ -378,12 +389,14 @@ def search(user, *, number: str = "", name: str = "", date_of_birth: date | None
         key = postcode_key(postcode)
         person_conds.append(Person.postcode_key == key if len(key) >= 5 else _prefix(Person.postcode_key, key))
     # Only the columns the results show; ids as plain tuples (no model object per row).
-    query = Case.select(Case.id, Case.number, Case.status, Case.opened_at).where(visible_case_where(user))
+    query = Case.select(Case.id, Case.number, Case.status, Case.opened_at).where(_visible_by_id(user))
     capped = False
     if person_conds:
         # Only the panel's people (issue 12): another panel's look-alikes must not fill the PERSON_LIMIT.
+        # "panel_id + 0" keeps it a filter: as an equality on person's panel index, SQLite (no ANALYZE)
+        # would walk every person of the panel instead of seeking the name, birth date or postcode.
         persons = [pid for (pid,) in Person.select(Person.id).where(
-            (Person.panel == current_panel_id()) & Person.deleted_at.is_null()
+            ((Person.panel + 0) == current_panel_id()) & Person.deleted_at.is_null()
             & reduce(lambda a, b: a & b, person_conds)).limit(PERSON_LIMIT + 1).tuples()]
         capped = len(persons) > PERSON_LIMIT
         query = query.where(Case.id.in_(CasePerson.select(CasePerson.case)

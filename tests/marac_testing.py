@@ -165,16 +165,18 @@ def make_listing(meeting, case, position=None, kind="full", invited=(), **kw):
 
 
 class CountQueries:
-    """with CountQueries() as q: ... then q.sql holds every statement sent to the database meanwhile."""
+    """with CountQueries() as q: ... then q.sql holds every statement sent to the database meanwhile, and
+    q.calls each (statement, parameters), e.g. to EXPLAIN them."""
 
     def __enter__(self):
         from marac.db import db
 
-        self.sql, self._db = [], db.obj
+        self.sql, self.calls, self._db = [], [], db.obj
         self._original = self._db.execute_sql
 
         def counting(sql, params=None, *a, **kw):
             self.sql.append(sql)
+            self.calls.append((sql, params))
             return self._original(sql, params, *a, **kw)
 
         self._db.execute_sql = counting

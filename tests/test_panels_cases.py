@@ -10,7 +10,18 @@ from datetime import date, datetime
 
 import pytest
 from docx import Document as WordDocument
-from marac_testing import login, make_action, make_agency, make_case, make_note, make_person, make_referral, make_user
+from marac_testing import (
+    CountQueries,
+    login,
+    make_action,
+    make_agency,
+    make_case,
+    make_note,
+    make_person,
+    make_referral,
+    make_user,
+)
+from postgres_testing import sqlite_only
 
 from marac import actions, audit, cases, panels, retention, settings, subject_access
 from marac.db import db, is_sqlite
@@ -96,6 +107,22 @@ def test_search_counts_only_the_panels_people_against_the_person_limit(two, monk
     with panels.using(two.panel_b.id):
         result = cases.search(two.b.coordinator, name="Wren Panelsplit")
     assert [c.number for c in result.cases] == ["B-2026-0001"] and not result.more
+
+
+@sqlite_only("EXPLAIN QUERY PLAN is SQLite's")
+def test_search_and_the_case_pages_links_seek_not_walk_the_panel(two):
+    # The panel is a filter there: as an equality on an index, SQLite (no ANALYZE) walked every case and
+    # every person of the panel before the ids, the number or the name.
+    with CountQueries() as q:
+        cases.search(two.a.coordinator, name="Wren Panelsplit", date_of_birth=VICTIM["date_of_birth"])
+        cases.search(two.a.coordinator, number="A-2026")
+        cases.open_case(Case.get_by_id(two.a.case.id), two.a.coordinator)
+    plans = [" | ".join(row[-1] for row in db.obj.execute_sql("EXPLAIN QUERY PLAN " + sql, params).fetchall())
+             for sql, params in q.calls if sql.lstrip().upper().startswith("SELECT")
+             and ('FROM "case"' in sql or 'FROM "person"' in sql or 'FROM "case_person"' in sql)]
+    assert len(plans) >= 4, plans
+    for plan in plans:
+        assert "case_panel_id_status" not in plan and "person_panel_id" not in plan, plan
 
 
 # --- actions --------------------------------------------------------------------------------------------
