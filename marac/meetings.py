@@ -20,7 +20,7 @@ from io import BytesIO
 from peewee import Case as SqlCase
 from peewee import fn
 
-from marac import audit, clock, panels, schedule, settings
+from marac import accounts, audit, clock, panels, schedule, settings
 from marac.access import CHAIR, COORDINATOR, REPRESENTATIVE, listing_filter
 from marac.db import db
 from marac.models import (
@@ -38,7 +38,6 @@ from marac.models import (
     Referral,
     Research,
     User,
-    UserPanel,
 )
 from marac.risk import BUILTIN_INSTRUMENTS, CRITERION_LABELS
 
@@ -91,12 +90,10 @@ def panel_meetings():
 
 
 def panel_user_where(panel_id: int | None = None):
-    """Users who may work in a panel (default: the one in view): its own users and those granted it
-    (UserPanel). Agencies are shared across panels, so "an agency's representatives" always means
-    those of this panel: the attendance sheet, observers and e-mails choose among these only."""
-    panel_id = panels.current_panel_id() if panel_id is None else panel_id
-    granted = UserPanel.select(UserPanel.user).where(UserPanel.panel == panel_id)
-    return (User.panel == panel_id) | User.id.in_(granted)
+    """A condition on User: may work in a panel (default: the one in view), as accounts.panel_users says.
+    Agencies are shared across panels, so "an agency's representatives" always means those of this
+    panel: the attendance sheet, observers and e-mails choose among these only."""
+    return User.id.in_(accounts.panel_users(panel_id).select(User.id).order_by())
 
 
 def panel_name(panel_id: int | None = None) -> str:
