@@ -9,6 +9,10 @@ PersonMatch points the referral's links at the earlier Person, so "the same vict
 "the same person_id". A person the coordinator has not matched yet is a new person, which is
 why a referral cannot be accepted while matches are still proposed.
 
+Panels (issue 12): the inbox is the panel in view's. Its queue, the flags' history (repeats, links,
+open cases), the matches shown and the decisions read only that panel's rows, so a borough never sees
+that another panel knows the same person; an accepted referral's case is made in the referral's panel.
+
 Decisions write the Referral fields the referrer's "My referrals" page shows (status,
 decision_reason, coordinator_comment, transfer_area, qa_reason) and one audit row each, whose
 detail holds the coded reason (never the free text, which may name someone).
