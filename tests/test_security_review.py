@@ -216,7 +216,7 @@ def test_backup_keeps_the_key_and_the_restored_app_accepts_the_same_codes(tmp_pa
         db.close()
 
 
-@sqlite_only("the SQLite backup and restore commands; PostgreSQL restores with pg_restore")
+@sqlite_only("the SQLite backup and restore commands; on PostgreSQL: test_postgres_backup.py (restore)")
 def test_restore_never_overwrites_a_key(app, tmp_path):
     made = backup.backup_database(Path(app.config["DATABASE_URL"][len("sqlite:///"):]), tmp_path / "b", keep=3,
                                   key_file=Path(app.instance_path) / "totp_key")
