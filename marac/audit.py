@@ -77,16 +77,25 @@ def _request_id() -> str:
     return g.request_id
 
 
-def object_types() -> list[str]:
-    """The object types named in the log, in order (for the audit log's filter): one seek per type on
-    the (object_type, object_id) index, never a scan of the whole log."""
+def object_types(panel_id: int | None = None) -> list[str]:
+    """The object types named in a panel's log (panel_where: the panel in view's by default), in order, for
+    the audit log's filter: another panel's types would say what it did. One seek per type on the
+    (panel_id, object_type) index (m1111), never a scan of the log; the first panel also walks the events
+    of no panel."""
     from peewee import fn
 
-    found = []
-    while (nxt := AuditEvent.select(fn.MIN(AuditEvent.object_type))
-           .where(AuditEvent.object_type > (found[-1] if found else "")).scalar()) is not None:
-        found.append(nxt)
-    return found
+    panel_id = panel_id or panels.current_panel_id()
+    keys = [AuditEvent.panel_id == panel_id]
+    if panel_id == panels.default_panel_id():
+        keys.append(AuditEvent.panel_id.is_null())
+    found = set()
+    for key in keys:
+        last = ""
+        while (nxt := AuditEvent.select(fn.MIN(AuditEvent.object_type))
+               .where(key & (AuditEvent.object_type > last)).scalar()) is not None:
+            found.add(nxt)
+            last = nxt
+    return sorted(found)
 
 
 def panel_where(panel_id: int | None = None):

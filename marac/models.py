@@ -219,7 +219,8 @@ class AuditEvent(BaseModel):
 
     class Meta:
         table_name = "audit_event"
-        indexes = ((("object_type", "object_id"), False), (("panel_id", "id"), False))  # m1110
+        indexes = ((("object_type", "object_id"), False), (("panel_id", "id"), False),  # m1110
+                   (("panel_id", "object_type"), False))  # m1111
 
 
 CORE_MODELS = [Agency, User, UserSession, LoginFailure, Lockout, SetupToken, AuditEvent]

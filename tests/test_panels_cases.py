@@ -421,3 +421,27 @@ def test_the_demo_borough_is_one_panel(app, monkeypatch):
     assert Panel.select().count() == 1
     assert {u.panel_id for u in User.select()} == {1} and len(made) == User.select().count()
     assert {e.panel_id for e in AuditEvent.select().where(AuditEvent.action == "user.create")} == {1}
+
+
+def test_the_audit_logs_object_types_are_the_panels(two, app, client, sign_in):
+    with panels.using(two.panel_b.id):
+        audit.record("settings.update", object_type="settings", object_id="panel", user=two.b.coordinator)
+    _view_in(1, two.a.case, two.a.officer)
+    assert "settings" not in audit.object_types() and "case" in audit.object_types()
+    assert "settings" in audit.object_types(two.panel_b.id)
+    sign_in(two.a.coordinator)
+    assert 'value="settings"' not in client.get("/admin/audit").get_data(as_text=True)
+    other = app.test_client()
+    assert login(other, two.b.coordinator).status_code == 302
+    assert 'value="settings"' in other.get("/admin/audit").get_data(as_text=True)
+
+
+@sqlite_only("EXPLAIN QUERY PLAN is SQLite's")
+def test_the_audit_logs_object_types_are_index_seeks(two):
+    with CountQueries() as q:
+        audit.object_types()
+    seeks = [c for c in q.calls if "MIN" in c[0]]
+    assert seeks
+    for sql, params in seeks:
+        plan = " | ".join(row[-1] for row in db.obj.execute_sql("EXPLAIN QUERY PLAN " + sql, params).fetchall())
+        assert "auditevent_panel_id_object_type" in plan, plan
