@@ -4,6 +4,7 @@
     .venv/bin/python -m bench.profile_page inbox --size 100000 -n 20 --sql        # the queries, with their plans
     .venv/bin/python -m bench.profile_page score -n 200 --profile                # cProfile's top functions
     .venv/bin/python -m bench.profile_page floor                                 # empty signed-in page (base layout)
+    .venv/bin/python -m bench.profile_page inbox --panels 5 --database-url postgresql://.../marac_bench_1000
 
 Unlike bench.run this measures CPU seconds (time.process_time) and counts queries, so the numbers hold
 while other work shares the machine; the load test is still what the budgets are judged by. Page keys
@@ -13,6 +14,9 @@ content block (session check, Flask-Login, the header menu and the layout: what 
 The cached borough (bench/cache/<size>.db, built by bench.generate) is copied into a throw-away
 instance folder, never opened in place; the app runs as served (not TESTING, CSRF on), with the
 second factor off as in bench.run, and signs in as the page's bench user through the real form.
+With --database-url the app runs on that database instead (a PostgreSQL copy of the borough made by
+bench.pgload, e.g. kept by `bench.run --database postgres --keep`): CPU time is then the app's only
+(the server's work is in the wall time and the SQL time, both of which a busy machine inflates).
 """
 import argparse
 import cProfile
@@ -56,24 +60,27 @@ class QueryLog:
         self.entries = []
 
 
-def make_app(size: int, folder: Path):
-    """The app on a copy of the cached borough of this size, with the floor page added."""
+def make_app(size: int, folder: Path, panels: int = 1, database_url: str | None = None):
+    """The app on a copy of the cached borough of this size (or on database_url), with the floor page added."""
     from flask_login import login_required
     from jinja2 import DictLoader
 
     from marac import create_app
     from marac.db import keep_connections
 
-    db_path, facts = generate.cache_paths(size)
+    db_path, facts = generate.cache_paths(size, panels)
     if not db_path.exists():
-        db_path, facts = generate.ensure(size)
+        db_path, facts = generate.ensure(size, panels=panels)
     else:
         import json
 
         facts = json.loads(facts.read_text())
     from bench.run import derived_facts
 
-    instance = write_instance(folder / "instance", database=db_path)
+    if database_url:
+        instance = write_instance(folder / "instance", config={"DATABASE_URL": database_url})
+    else:
+        instance = write_instance(folder / "instance", database=db_path)
     app = create_app(instance_path=str(instance))
     keep_connections()  # as `python app.py serve` does
     app.jinja_loader.loaders.insert(0, DictLoader({"bench/_floor.html": FLOOR_TEMPLATE}))
@@ -120,19 +127,22 @@ def main(argv=None) -> int:
     parser.add_argument("page", help=f"{FLOOR} or a page key of bench/pages.py: "
                                      + ", ".join(p.key for p in PAGES))
     parser.add_argument("--size", type=int, default=1000, help="borough size (bench/cache/<size>.db; default 1000)")
+    parser.add_argument("--panels", type=int, default=1, help="the borough of this many panels (bench.generate)")
+    parser.add_argument("--database-url", help="run on this database (a bench.pgload copy of the same borough)")
     parser.add_argument("-n", type=int, default=50, help="measured requests (default 50)")
     parser.add_argument("--warmup", type=int, default=3, help="requests before measuring (default 3)")
     parser.add_argument("--sql", action="store_true", help="print one request's queries with their plans")
     parser.add_argument("--profile", action="store_true", help="cProfile the measured requests; print the top")
     parser.add_argument("--top", type=int, default=30, help="functions in the profile listing (default 30)")
-    parser.add_argument("--sort", default="cumulative", help="profile sort key (cumulative, tottime; default cumulative)")
+    parser.add_argument("--sort", default="cumulative",
+                        help="profile sort key (cumulative, tottime; default cumulative)")
     parser.add_argument("--keep", action="store_true", help="keep the instance folder (printed)")
     args = parser.parse_args(argv)
 
     folder = Path(tempfile.mkdtemp(prefix=f"marac-profile-{args.size}-"))
     try:
         started = time.perf_counter()
-        app, facts = make_app(args.size, folder)
+        app, facts = make_app(args.size, folder, args.panels, args.database_url)
         print(f"{args.size:,} cases: app ready in {time.perf_counter() - started:.1f}s ({folder})", file=sys.stderr)
         role, method, url, headers, form, page = request_plan(app, args.page, facts)
         from marac.db import db
@@ -150,13 +160,14 @@ def main(argv=None) -> int:
         def one():
             response = client.open(url, method=method, headers=headers, data=form)
             if response.status_code != 200:
-                raise SystemExit(f"{method} {url}: HTTP {response.status_code}\n{response.get_data(as_text=True)[:500]}")
+                raise SystemExit(f"{method} {url}: HTTP {response.status_code}\n"
+                                 f"{response.get_data(as_text=True)[:500]}")
             return response
 
         for _ in range(args.warmup):
             one()
         log = QueryLog(db.obj)
-        cpu, wall, queries, sizes = [], [], [], []
+        cpu, wall, queries, sizes, sql_ms = [], [], [], [], []
         profiler = cProfile.Profile() if args.profile else None
         for _ in range(args.n):
             log.clear()
@@ -170,6 +181,7 @@ def main(argv=None) -> int:
             cpu.append((c1 - c0) * 1000)
             wall.append((w1 - w0) * 1000)
             queries.append(len(log.entries))
+            sql_ms.append(sum(seconds for _sql, _params, seconds in log.entries) * 1000)
             sizes.append(len(response.get_data()))
 
         def q(values, fraction):
@@ -178,19 +190,23 @@ def main(argv=None) -> int:
 
         print(f"{args.page} at {args.size:,} cases: {method} {url}" + (f" as {role}" if role else ""))
         print(f"  CPU ms per request:  median {statistics.median(cpu):.2f}  p95 {q(cpu, .95):.2f}  "
-              f"min {min(cpu):.2f}   (wall median {statistics.median(wall):.2f}){'  [profiled]' if profiler else ''}")
+              f"min {min(cpu):.2f}   (wall median {statistics.median(wall):.2f}, in SQL "
+              f"{statistics.median(sql_ms):.2f}){'  [profiled]' if profiler else ''}")
         print(f"  queries per request: {min(queries)}-{max(queries)} (median {statistics.median(queries):g}), "
               f"response {statistics.median(sizes) / 1024:.1f} KiB, n={args.n}")
         if args.sql:
             log.clear()
             one()
-            print(f"\n  the {len(log.entries)} queries of one request (ms, then SQLite's plan):")
+            from marac.db import is_sqlite
+
+            explain = "EXPLAIN QUERY PLAN " if is_sqlite() else "EXPLAIN "
+            print(f"\n  the {len(log.entries)} queries of one request (ms, then the plan):")
             for sql, params, seconds in list(log.entries):
                 flat = re.sub(r"\s+", " ", sql)[:400]
                 print(f"  {seconds * 1000:7.2f}  {flat}  {params[:8]}")
                 if sql.lstrip().upper().startswith("SELECT"):
                     db.obj.connect(reuse_if_open=True)
-                    for row in log.original("EXPLAIN QUERY PLAN " + sql, params).fetchall():
+                    for row in log.original(explain + sql, params).fetchall():
                         print(f"             plan: {row[-1]}")
         if profiler:
             out = io.StringIO()

@@ -316,7 +316,9 @@ def table(results: list[dict], verdict: dict, settings: dict) -> str:
     stale = [r["size"] for r in results if r.get("stale_cache")]
     if stale:
         out.append(f"  NOTE: the borough at {', '.join(f'{s:,}' for s in stale)} cases was generated before the latest "
-                   "change to the generator or the migrations (--stale-cache-ok); the server applied newer migrations")
+                   "change to the generator or the migrations (--stale-cache-ok): on SQLite the server applies newer "
+                   "migrations at start-up; on PostgreSQL the schema is today's and the copy fills the columns the "
+                   "borough has")
     fails = [line for line in verdict["lines"] if not line["ok"]]
     out.append("")
     out.append(f"budget lines: {len(verdict['lines']) - len(fails)} pass, {len(fails)} fail")
