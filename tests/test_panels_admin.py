@@ -152,3 +152,13 @@ def test_another_panels_users_authenticator_cannot_be_reset(admin, b_users):
         assert AuditEvent.select().where((AuditEvent.request_id == r.headers["X-Request-Id"])
                                          & (AuditEvent.action == "access.denied")).exists()
     assert last("user.second_factor_reset") is None
+
+
+@pytest.mark.parametrize("key", sorted(k for k in presets.PRESETS if k != presets.BLANK))
+def test_every_preset_makes_a_panel(app, key):
+    with app.app_context():
+        panel = cli.panel_add(f"Panel {key}", key)
+    with panels.using(panel.id):
+        assert settings.get("preset") == key and settings.get("panel_name") == f"Panel {key}"
+        assert settings.get("instrument_id") == presets.PRESETS[key].values["instrument_id"]
+    assert panel.panel_type == presets.PRESETS[key].values["panel_type"]
