@@ -152,8 +152,11 @@ def build_panel_b(app, name="Second Panel MARAC") -> PanelB:
 
         return Agency.get_or_none(Agency.name == agency_name) or make_agency(agency_name, kind=kind, **kw)
 
+    early = {}  # the names B's users were created with: the audit rows of B's events keep them
+
     def b_user(role="representative", agency=None, email=None, **kw):
         s = next_sentinel()
+        early[s] = "User.name (as created; kept in B's audit rows)"
         return make_user(role, agency, email=email or f"{s.lower()}@bshire.example", name=kw.pop("name", s), **kw)
 
     with panels.using(panel.id):
@@ -163,7 +166,7 @@ def build_panel_b(app, name="Second Panel MARAC") -> PanelB:
         extra = _more_of_b(app, world, b_user)
     world.values["open_listing_id"] = world.objects["open_listing"].id
     world.values["open_case_id"] = world.objects["open_case"].id
-    sentinels = _seed_text(before, next_sentinel)
+    sentinels = {**early, **_seed_text(before, next_sentinel)}
     panel = Panel.get_by_id(panel.id)
     world.users = {k: type(u).get_by_id(u.id) for k, u in world.users.items()}  # their seeded names, e-mails
     world.objects = {k: type(o).get_by_id(o.id) for k, o in world.objects.items()}

@@ -16,7 +16,8 @@ switches to it sees B's cases and not A's. B's own coordinator crawling B does r
 (the search is not vacuous).
 
 Numbers carry no sentinel: a count, a figure or a list that took in B's rows is found by replaying the
-same requests of A's user against A alone and against A beside B, and comparing the answers.
+same requests of A's user against A alone and against A beside B, and comparing the answers. E-mails
+(chases, escalations, the daily reminders over every panel) go to one panel's users and name its cases.
 
 Each failure names the route, the role and the column each leaked sentinel came from: the findings go
 to the areas' developers (issue 12)."""
@@ -30,9 +31,10 @@ from panel_world import build_panel_b, readable, sentinels_in, snapshot
 from postgres_testing import sqlite_only
 from security_world import build_world, signed_in_client
 from test_access_matrix import EXPECTED
+from test_mail import smtp  # noqa: F401  (the SMTP server fixture)
 from werkzeug.routing import AnyConverter
 
-from marac.models import Agency, Case, UserPanel
+from marac.models import Agency, Case, UserPanel, UserSession
 
 ROLES = "CHRXFGOA"  # as in test_access_matrix: A's coordinator, chair, representatives, referrers, observer, anonymous
 # url_map arguments naming a panel's object (the rest are shared: agencies, instruments, static files).
@@ -116,15 +118,28 @@ def _followable(url: str) -> str | None:
     return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
-def crawl(app, client, value_sets, b_sentinels: dict):
-    """Visit every GET route with every value set, page and htmx, then the links found, breadth first.
-    Returns (findings, received sentinels, number of answers)."""
+def _query_urls(b) -> list[str]:
+    """GET forms whose query names an object (the audit log's filters): with B's objects, A's log must
+    still show nothing of B (B's users' names are sentinels, and B's users wrote B's events)."""
+    v = b.world.values
+    return [f"/admin/audit?object_type=case&object_id={v['case_id']}",
+            f"/admin/audit?object_type=referral&object_id={v['referral_id']}",
+            f"/admin/audit?object_type=meeting&object_id={v['meeting_id']}",
+            f"/admin/audit?object_type=user&object_id={v['user_id']}", f"/admin/audit?user={v['user_id']}",
+            f"/admin/audit?user={b.world.users['C'].id}"]
+
+
+def crawl(app, client, value_sets, b_sentinels: dict, extra=()):
+    """Visit every GET route with every value set, page and htmx, then `extra` URLs (checked for
+    sentinels only), then the links found, breadth first. Returns (findings, received sentinels,
+    number of answers)."""
     findings, received, count = [], set(), 0
     a_outcome = {}  # (endpoint, htmx) -> outcomes of A's own objects
     queue = []
     for rule in _routes(app, "GET"):
         for url, label in sorted(_urls(rule, value_sets).items(), key=lambda item: item[1] != "A"):
             queue.append((url, label, rule.endpoint))
+    queue += [(url, "A", None) for url in extra]
     seen = {url for url, _, _ in queue}
     followed = 0
     while queue:
@@ -179,7 +194,7 @@ def _describe(found: set, b_sentinels: dict) -> str:
 def test_no_page_of_panel_a_shows_anything_of_panel_b(app, two_panels, role):
     a, b = two_panels
     client = signed_in_client(app, a, role)
-    findings, _, count = crawl(app, client, _value_sets(a, b), b.sentinels)
+    findings, _, count = crawl(app, client, _value_sets(a, b), b.sentinels, extra=_query_urls(b))
     assert count > 200
     assert not findings, f"{len(findings)} findings for role {role}:\n" + "\n".join(findings)
 
@@ -305,6 +320,17 @@ def test_a_user_granted_panel_b_switches_to_it_and_sees_b_not_a(app, two_panels)
     r = other.post("/panel", data={"panel": str(b.panel.id)})
     assert r.status_code in (400, 404)
     assert not sentinels_in(_search(other, number=b_number)) - {b_number}
+    # Nor by writing B into their sign-in's panel in view: the panel is checked on each request.
+    UserSession.update(panel_id=b.panel.id).where(UserSession.user == a.users["C"].id).execute()
+    assert other.get(f"/cases/{b_case.id}").status_code == 404
+    assert not sentinels_in(other.get("/").get_data(as_text=True))
+    # A grant taken back while its user works in B: their next request is in their home panel again.
+    client.post("/panel", data={"panel": str(b.panel.id)})
+    assert client.get(f"/cases/{b_case.id}").status_code == 200
+    UserPanel.delete().where(UserPanel.user == coordinator.id).execute()
+    assert client.get(f"/cases/{b_case.id}").status_code == 404
+    assert _links_to(_search(client, number=a_case.number), "/cases/", a_case.id)
+    assert not sentinels_in(client.get("/").get_data(as_text=True))
 
 
 def _search(client, **terms) -> str:
@@ -427,3 +453,42 @@ def test_panel_bs_rows_change_no_count_or_list_of_panel_a(tmp_path, fake_clock, 
                                                           lineterm="", n=0) if line[:1] in "+-"][2:8]
             differ.append(f"GET {key[0]}{' (htmx)' if key[1] else ''}: " + " | ".join(d.strip()[:160] for d in diff))
     assert not differ, f"{len(differ)} answers of A change when B exists (role {role}):\n" + "\n".join(differ)
+
+
+# --- e-mails: one panel's notices go to its own users only -----------------------------------------------
+
+
+def test_each_panels_e_mails_go_to_its_own_users_and_name_its_own_cases(app, two_panels, smtp, fake_clock):  # noqa: F811
+    """Both panels' coordinators chase and escalate an overdue action of their own, then the daily
+    reminder job runs over every panel. The agencies are shared, so an agency's e-mail must still go
+    only to the representatives (and chairs) of the panel whose case it is, and name only its cases."""
+    from marac import mail
+
+    a, b = two_panels
+    app.config.update(MAIL_HOST="127.0.0.1", MAIL_PORT=smtp.port, MAIL_SENDER="marac@council.example",
+                      EXTERNAL_URL="https://marac.council.example")
+    fake_clock.advance(days=20)  # every seeded action is overdue
+    for world in (a, b.world):
+        client = signed_in_client(app, world, "C")
+        action_id = world.values["action_id"]
+        assert client.post(f"/actions/{action_id}/chase").status_code == 302
+        assert client.post(f"/actions/{action_id}/escalate", data={"text": "Escalated"}).status_code == 302
+    with app.app_context():
+        mail.send_reminders_all(fake_clock().date())
+    a_numbers = {Case.get_by_id(c.id).number for c in (a.objects["case"], a.objects["open_case"])}
+    a_emails = {u.email for u in a.users.values()}
+    kinds = {"A": 0, "B": 0}
+    for recipients, message, raw in smtp.messages:
+        text = raw.decode("utf-8", "replace")
+        to_b = {r for r in recipients if sentinels_in(r)}
+        to_a = set(recipients) - to_b
+        assert not (to_a and to_b), f"one e-mail to both panels' users: {recipients}"
+        assert not (to_a - a_emails), f"sent to someone of neither world: {to_a - a_emails}"
+        if to_a:
+            kinds["A"] += 1
+            assert not sentinels_in(text), f"{message['Subject']} to {to_a} holds {sentinels_in(text)}"
+        else:
+            kinds["B"] += 1
+            assert not [n for n in a_numbers if n in text], f"{message['Subject']} to {to_b} names A's case"
+            assert b.panel.name in message["Subject"]
+    assert kinds["A"] >= 2 and kinds["B"] >= 2, kinds  # each panel's chase, escalation and reminders went out
