@@ -282,8 +282,21 @@ def _seed_text(before: dict, next_sentinel) -> dict:
                 changes[f.name] = s_value
                 seeded[s] = f"{name}.{f.name}"
             if changes:
+                _search_keys(name, changes)
                 model.update(changes).where(pk == row.get_id()).execute()
     return seeded
+
+
+def _search_keys(model_name: str, changes: dict) -> None:
+    """A person's (or alias's) search keys made from their seeded name and postcode, as the app makes
+    them: a search or a person match by B's names then finds B's people where it may (and must not
+    elsewhere), rather than finding nothing whatever the panel."""
+    from marac.cases import name_key, postcode_key
+
+    if model_name in ("Person", "PersonAlias"):
+        changes["name_key"] = name_key(changes["given_name"], changes["family_name"])
+    if model_name == "Person":
+        changes["postcode_key"] = postcode_key(changes["postcode"])
 
 
 def sentinels_in(text: str) -> set[str]:

@@ -7,11 +7,12 @@ every status, meetings with listings, research, attendance and signed-off minute
 documents, release requests and its panel name.
 
 Each role of panel A crawls every GET route of the url_map, with A's object ids and with B's (and A's
-parents with B's children), as a page and as htmx, and follows every link and hx-get of what it
-receives. No answer (page, fragment, header, Word document or spreadsheet: zips are read member by
-member) may hold a B sentinel, and every URL naming a B object answers 404 (or the same refusal by role
-A's own object gets), never 200 or 500. Every POST route naming an object, posted by A's coordinator
-with B's ids, answers 404 and changes no row. The other way round: a user of A granted panel B who
+parents with B's children), as a page and as htmx, follows every link and hx-get of what it receives,
+and submits its GET forms (filters, period pickers) with each choice. No answer (page, fragment,
+header, Word document or spreadsheet: zips are read member by member) may hold a B sentinel, and every
+URL naming a B object answers 404 (or the same refusal by role A's own object gets), never 200 or 500.
+Every POST route naming an object, posted by A's coordinator and chair with B's ids, answers 404 (or
+the matrix's refusal by role) and changes no row. The other way round: a user of A granted panel B who
 switches to it sees B's cases and not A's. B's own coordinator crawling B does receive B's sentinels
 (the search is not vacuous).
 
@@ -44,7 +45,7 @@ OBJECT_ARGS = ("case_id", "referral_id", "action_id", "note_id", "document_id", 
 CHILD_ARGS = ("listing_id", "note_id", "attendance_id", "document_id", "action_id", "match_id")
 LINKS = re.compile(r'\b(?:href|hx-get|data-url)\s*=\s*["\']([^"\']*)["\']', re.I)
 SKIP_ENDPOINTS = ("static", "auth.logout")
-MAX_FOLLOWED = 400  # links followed per role, beyond the url_map's routes
+MAX_FOLLOWED = 600  # links and GET forms followed per role, beyond the url_map's routes
 
 
 @pytest.fixture
@@ -109,6 +110,28 @@ def _leaks_in(r) -> set[str]:
     return found
 
 
+GET_FORM = re.compile(r'<form\b(?![^>]*method="post")([^>]*)>(.*?)</form>', re.S | re.I)
+SELECT = re.compile(r'<select\b[^>]*name="([^"]+)"[^>]*>(.*?)</select>', re.S | re.I)
+OPTION = re.compile(r'<option\b[^>]*value="([^"]*)"', re.I)
+CHOICE = re.compile(r'<input\b(?=[^>]*type="(?:radio|checkbox)")(?=[^>]*name="([^"]+)")(?=[^>]*value="([^"]*)")[^>]*>',
+                    re.I)
+
+
+def _form_urls(html: str, page_url: str) -> list[str]:
+    """A page's GET forms (filters, tabs, period pickers) submitted once for each choice of each list or
+    radio button: the inbox's statuses, the reports' periods, the actions' agencies..."""
+    from urllib.parse import urlencode
+
+    urls = []
+    for attributes, body in GET_FORM.findall(html):
+        action = re.search(r'action="([^"]*)"', attributes)
+        target = (action.group(1) if action and action.group(1) else page_url.split("?")[0]).replace("&amp;", "&")
+        fields = [(name, value) for name, options in SELECT.findall(body) for value in OPTION.findall(options)]
+        fields += CHOICE.findall(body)
+        urls += [f"{target}?{urlencode({name: value})}" for name, value in fields if value]
+    return urls
+
+
 def _followable(url: str) -> str | None:
     parts = urlsplit(url)
     if parts.scheme or parts.netloc or not parts.path.startswith("/") or parts.path.startswith("/static/"):
@@ -163,7 +186,8 @@ def crawl(app, client, value_sets, b_sentinels: dict, extra=()):
                 if not refused_alike:
                     findings.append(f"{where} names B's object ({label}): {word}, not 404")
             if r.status_code == 200 and r.mimetype == "text/html" and followed < MAX_FOLLOWED:
-                for link in LINKS.findall(r.get_data(as_text=True)):
+                html = r.get_data(as_text=True)
+                for link in LINKS.findall(html) + _form_urls(html, url):
                     target = _followable(link.replace("&amp;", "&"))
                     if target and target not in seen and followed < MAX_FOLLOWED:
                         seen.add(target)
@@ -349,6 +373,11 @@ def test_searching_as_for_bs_people_and_case_numbers_finds_nothing(app, two_pane
                  {"date_of_birth": [str(victim.date_of_birth.day), str(victim.date_of_birth.month),
                                     str(victim.date_of_birth.year)]}]
     assert sentinels_in(searches[0]["number"])  # B's case numbers are sentinels too
+    # The same searches in B find B's case (so finding nothing in A means something).
+    in_b = signed_in_client(app, b.world, "C")
+    for terms in searches:
+        found = in_b.post("/cases/", data=terms).get_data(as_text=True)
+        assert any(_links_to(found, "/cases/", b.world.values[k]) for k in ("case_id", "open_case_id")), terms
     for terms in searches:
         for headers in ({}, {"HX-Request": "true"}):
             r = client.post("/cases/", data=terms, headers=headers)
@@ -398,7 +427,8 @@ def _replay(app, world, role, urls=None):
             r = client.get(url, headers={"HX-Request": "true"} if htmx else {})
             answers[(url, htmx)] = _normalised(r)
             if seen is not None and r.status_code == 200 and r.mimetype == "text/html":
-                for link in LINKS.findall(r.get_data(as_text=True)):
+                html = r.get_data(as_text=True)
+                for link in LINKS.findall(html) + _form_urls(html, url):
                     target = _followable(link.replace("&amp;", "&"))
                     if target and target not in seen and followed < MAX_FOLLOWED:
                         seen.add(target)
@@ -425,7 +455,7 @@ def _new_app(path):
 
 
 @sqlite_only("it builds two databases of its own on SQLite files; the crawls above run on both engines")
-@pytest.mark.parametrize("role", list("CHRF"))
+@pytest.mark.parametrize("role", list("CHRXFO"))
 def test_panel_bs_rows_change_no_count_or_list_of_panel_a(tmp_path, fake_clock, role):
     """The same requests of A's user against A alone and against A beside B give the same answers:
     a count, a figure, a list or a choice that took in B's rows would differ (the sentinels catch text,
@@ -492,3 +522,44 @@ def test_each_panels_e_mails_go_to_its_own_users_and_name_its_own_cases(app, two
             assert not [n for n in a_numbers if n in text], f"{message['Subject']} to {to_b} names A's case"
             assert b.panel.name in message["Subject"]
     assert kinds["A"] >= 2 and kinds["B"] >= 2, kinds  # each panel's chase, escalation and reminders went out
+
+
+# --- person matching: a referral of A is never matched to B's people ------------------------------------
+
+
+def test_a_referral_in_a_naming_bs_victim_is_matched_to_nobody_in_b(app, two_panels):
+    """A's referrer names a person exactly as B holds them (name, date of birth, postcode): the referral
+    is linked to a new person of A and no one of B is proposed, nor shown on A's inbox. The same referral
+    made in B is matched to B's victim (the check is not vacuous)."""
+    from marac_testing import make_referral
+
+    from marac import panels, people
+    from marac.db import db
+    from marac.models import Person, PersonMatch, ReferralPerson
+
+    a, b = two_panels
+    victim = Person.get_by_id(b.world.objects["victim"].id)
+    typed = {"role": "victim", "given_name": victim.given_name, "family_name": victim.family_name,
+             "date_of_birth": victim.date_of_birth.isoformat(), "postcode": victim.postcode}
+
+    def submitted(author):
+        referral = make_referral(author=author, data={"people": [typed]})
+        with db.atomic():
+            people.link_referral_people(referral)
+        return referral
+
+    referral = submitted(a.users["F"])  # made outside any request: in the first panel, A
+    assert referral.panel_id == a.users["C"].panel_id
+    linked = ReferralPerson.get(ReferralPerson.referral == referral.id).person
+    assert linked.panel_id == referral.panel_id and linked.id != victim.id
+    candidates = [m.candidate_id for m in PersonMatch.select().where(PersonMatch.referral == referral.id)]
+    assert victim.id not in candidates
+    assert all(Person.get_by_id(c).panel_id == referral.panel_id for c in candidates)
+    client = signed_in_client(app, a, "C")
+    for url in ("/inbox/", f"/inbox/referrals/{referral.id}"):
+        body = client.get(url).get_data(as_text=True)
+        assert not sentinels_in(body) - sentinels_in(str(typed)), url  # what A's referrer typed, only
+        assert f"/governance/people/{victim.id}\"" not in body
+    with panels.using(b.panel.id):
+        in_b = submitted(b.world.users["F"])
+    assert victim.id in [m.candidate_id for m in PersonMatch.select().where(PersonMatch.referral == in_b.id)]
