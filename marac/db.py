@@ -10,26 +10,22 @@ from playhouse.db_url import parse as parse_url
 from playhouse.pool import PooledSqliteDatabase
 
 from marac import postgres
+from marac.pooling import ServerPool
 
 db = DatabaseProxy()
 # A pooled SQLite connection is closed (and a new one opened) once it is this old.
 SQLITE_POOL_MAX_AGE_SECONDS = 600
 
 
-class PooledSqlite(PooledSqliteDatabase):
+class PooledSqlite(ServerPool, PooledSqliteDatabase):
     """SQLite that can keep its connections open in a pool. Only the server does (keep_connections(True) in
     `python app.py serve`): everywhere else (tests, commands, the benchmark's generator) db.close() closes the
     file for real, as code there expects (the last connection's close writes the WAL back into the file)."""
 
-    keep_connections = False
-
-    def _close(self, conn, close_conn=False):
-        super()._close(conn, close_conn=close_conn or not self.keep_connections)
-
 
 def keep_connections(enabled: bool = True) -> None:
-    """Pool the bound SQLite database's connections (the server), or close each one after use again."""
-    if isinstance(db.obj, PooledSqlite):
+    """Pool the bound database's connections (the server), or close each one after use again."""
+    if isinstance(db.obj, ServerPool):
         db.obj.keep_connections = enabled
         if not enabled:
             db.obj.close_idle()

@@ -11,7 +11,7 @@ from test_database import assert_required_pragmas, read_pragmas
 from marac.db import db, keep_connections
 from marac.models import Agency
 
-# PostgreSQL connections are not pooled (marac.db.PooledSqlite is SQLite's).
+# PostgreSQL has its own: tests/test_postgres_pool.py.
 pytestmark = sqlite_only("the pooled SQLite connections and their pragmas")
 
 
