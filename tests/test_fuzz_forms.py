@@ -208,7 +208,8 @@ FUZZED = [
     "meeting_run.start", "meetings.cancel", "meetings.circulate", "meetings.edit", "meetings.list_case",
     "meetings.listing", "meetings.listing_remove", "meetings.move_request", "meetings.new", "meetings.order",
     "meetings.order_rule", "meetings.pattern", "meetings.proposal", "meetings.research", "referrals.amend_section",
-    "referrals.new", "referrals.score", "referrals.submit", "security.reset", "settings.edit", "settings.preset",
+    "panels.switch", "referrals.new", "referrals.score", "referrals.submit", "security.reset", "settings.edit",
+    "settings.preset",
 ]
 
 
