@@ -812,7 +812,7 @@ class Borough:
         w = Writer(self.conn, self.m.Action, ["id", "case_id", "listing_id", "owner_agency_id", "description",
                                               "due_date", "priority", "status", "standard_key", "created_by_id",
                                               "created_at", "completed_at", "completed_by_id", "completion_note",
-                                              "cannot_reason", "last_chased_at"])
+                                              "cannot_reason", "last_chased_at", "panel_id"])
         updates = []
         self.actions.sort(key=lambda r: r[0])
         first = self.ids["action"] + 1
@@ -837,7 +837,8 @@ class Borough:
             w.add((aid, case_id, lid, owner, text, due.isoformat(), "high" if rng.random() < 0.1 else "normal",
                    status, key, self.coordinator, ts(created), completed.isoformat() if completed else None,
                    rep if completed else None, "Done." if status == "done" else "",
-                   "no_contact" if status == "cannot" else "", ts(chased) if chased and chased < now else None))
+                   "no_contact" if status == "cannot" else "", ts(chased) if chased and chased < now else None,
+                   self.panel_id))
             self.audit.append((ts(created), self.coordinator, "action.create", "action", str(aid), "", self.panel_id))
             updates.append((ts(created), aid, self.coordinator, "created", ""))
             if completed:

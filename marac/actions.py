@@ -230,7 +230,8 @@ def _tab_where(tab: str, on: date, soon: date | None = None):
 def agency_actions(agency_id: int, tab: str = "overdue", page: int = 1, on: date | None = None):
     """One tab of an agency's actions (one query), with the case and agency joined; (actions, has_next)."""
     on = on or today()
-    query = _with_case_and_agency(Action.select().where((Action.owner_agency == agency_id) & _tab_where(tab, on)))
+    query = _with_case_and_agency(Action.select().where((Action.owner_agency == agency_id)
+                                                        & (Action.panel == current_panel_id()) & _tab_where(tab, on)))
     if tab == "done":
         query = query.order_by(Action.completed_at.desc(), Action.id.desc())
     else:
@@ -242,15 +243,14 @@ def agency_actions(agency_id: int, tab: str = "overdue", page: int = 1, on: date
 def agency_counts(agency_id: int, on: date | None = None) -> dict:
     """How many actions are in each tab: four counts (owner, status, due date / completed).
 
-    Counted on the action index, joined to the case only for its panel (an agency serving several
-    panels counts the panel in view's actions, issue 12), not its deletion: a soft-deleted case's
+    Counted on the action index alone (owner, panel, status / completed: an agency serving several panels
+    counts the panel in view's actions, issue 12, m1120), not the case's deletion: a soft-deleted case's
     actions (until retention removes them) may be counted but are not listed.
     """
     on = on or today()
     soon = on + timedelta(days=int(settings.get("action_due_soon_days")))
-    mine = (Action.owner_agency == agency_id) & (Case.panel == current_panel_id())
-    return {tab: Action.select().join(Case, on=(Action.case == Case.id)).where(mine & _tab_where(tab, on, soon))
-            .count() for tab in TABS}
+    mine = (Action.owner_agency == agency_id) & (Action.panel == current_panel_id())
+    return {tab: Action.select().where(mine & _tab_where(tab, on, soon)).count() for tab in TABS}
 
 
 @dataclass

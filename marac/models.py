@@ -530,10 +530,14 @@ class Action(BaseModel):
     cannot_reason = CharField(max_length=30, default="")
     escalated_at = DateTimeField(null=True)
     last_chased_at = DateTimeField(null=True)
+    # m1120: always the case's panel (save() below), so an agency's tabs count on the action index alone.
+    panel = ForeignKeyField(Panel, default=_current_panel, on_delete="RESTRICT", backref="+")
 
     class Meta:
         table_name = "action"
         indexes = (
+            (("owner_agency", "panel", "status", "due_date"), False),  # m1120
+            (("owner_agency", "panel", "completed_at"), False),  # m1120
             (("owner_agency", "status", "due_date"), False),
             (("status", "due_date"), False),
             (("case", "created_at"), False),
@@ -541,6 +545,14 @@ class Action(BaseModel):
             (("case", "owner_agency"), False),  # m0501
             (("due_date",), False),  # m0900: reports count a period's actions by due date
         )
+
+    def save(self, *args, **kwargs):
+        """A new action takes its case's panel, whatever panel is in view."""
+        if self._pk is None and self.case_id is not None:
+            case = self.__rel__.get("case")
+            self.panel_id = (case.panel_id if case is not None and case.id == self.case_id
+                             else Case.select(Case.panel).where(Case.id == self.case_id).scalar())
+        return super().save(*args, **kwargs)
 
     @classmethod
     def open_(cls):

@@ -164,17 +164,35 @@ def test_a_postgres_database_made_before_panels_is_upgraded(app):
     case = make_case(number="OLD-PG-1")
     settings.set_many({"panel_name": "Fictionbury MARAC"})
     with db.atomic():
-        for table in ("user", "person", "case", "referral", "meeting", "user_session"):
+        for table in ("user", "person", "case", "referral", "meeting", "user_session", "action"):
             db.execute_sql(f'ALTER TABLE "{table}" DROP COLUMN "panel_id"')  # noqa: S608 (our own names)
         db.execute_sql('DROP TABLE "user_panel"')
         db.execute_sql('ALTER TABLE "panel_setting" DROP COLUMN "id"')
         db.execute_sql('ALTER TABLE "panel_setting" DROP COLUMN "panel_id"')
         db.execute_sql('ALTER TABLE "panel_setting" ADD PRIMARY KEY ("key")')
         db.execute_sql('DROP TABLE "panel"')
-        db.execute_sql("DELETE FROM schema_migration WHERE name = 'm1100_panels'")
-    assert migrate(db.obj) == ["m1100_panels"]
+        db.execute_sql("DELETE FROM schema_migration WHERE name IN ('m1100_panels', 'm1120_action_panel')")
+    assert migrate(db.obj) == ["m1100_panels", "m1120_action_panel"]
     assert db.execute_sql('SELECT "id", "name" FROM "panel"').fetchall() == [(1, "Fictionbury MARAC")]
     assert Case.get_by_id(case.id).panel_id == 1
     assert settings.get("panel_name") == "Fictionbury MARAC"
     other = Panel.create(name="Second MARAC")  # the id sequence continues after panel 1
     assert other.id == 2
+
+
+def test_an_action_takes_its_cases_panel_and_the_tabs_count_on_it(two, coordinator):
+    """m1120: an action carries its case's panel, whatever panel is in view when it is made, and an agency's
+    tab counts are the panel in view's (an agency serving two panels)."""
+    from marac import actions
+    from tests.marac_testing import make_action, make_agency
+
+    _a, b, case_a, case_b = two
+    shared = make_agency("Northshire Police (fictional)")
+    in_b = make_action(case_b, shared, "made while panel A is in view")  # no panels.using: A is in view
+    in_a = make_action(case_a, shared, "an action of panel A")
+    assert (in_b.panel_id, in_a.panel_id) == (b.id, 1)
+    assert actions.agency_counts(shared.id)["open"] == 1
+    with panels.using(b.id):
+        assert actions.agency_counts(shared.id)["open"] == 1
+        rows, _ = actions.agency_actions(shared.id, "open")
+        assert [r.description for r in rows] == ["made while panel A is in view"]
