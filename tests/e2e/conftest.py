@@ -56,9 +56,11 @@ def pytest_collection_modifyitems(config, items):
 
 def _favicon_reset(message) -> bool:
     """Chromium fetches the favicon on its own, outside the page's behaviour; when the test
-    navigates or closes while that fetch is in flight it logs ERR_CONNECTION_RESET. Only that
-    one message is ignored: every other failed load still fails the test."""
-    return "ERR_CONNECTION_RESET" in message.text and message.location.get("url", "").endswith("/favicon.svg")
+    navigates or closes while that fetch is in flight it logs ERR_CONNECTION_RESET, or, when the
+    live server has already stopped at teardown, ERR_CONNECTION_REFUSED. Only those messages about the
+    favicon are ignored: every other failed load still fails the test."""
+    return (("ERR_CONNECTION_RESET" in message.text or "ERR_CONNECTION_REFUSED" in message.text)
+            and message.location.get("url", "").endswith("/favicon.svg"))
 
 
 def _browser_unavailable(reason: str):
